@@ -1,0 +1,450 @@
+"""The config file: read with tomllib, validated into frozen dataclasses.
+
+Stdlib + platformdirs only: the launcher's hot path loads this module. Every invalid
+shape becomes one line of `ConfigError` naming the file, the key and what is wrong, so
+`xx config validate` can list them all at once. `$VAR` references are resolved against
+the environment at load time and kept beside the value (`*_ref`) so nothing resolved is
+ever written back.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from gateway import paths
+
+PROTOCOLS = ("anthropic", "openai", "responses")
+ROLES = ("big", "middle", "small", "long", "think", "web")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+_REF = re.compile(r"^\$(?:\{(?P<b>[A-Za-z_][A-Za-z0-9_]*)\}|(?P<n>[A-Za-z_][A-Za-z0-9_]*))$")
+_LETTER = re.compile(r"^[a-z0-9]$")
+
+
+class ConfigError(ValueError):
+    """One or more problems in a config file; `problems` holds one line each."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__("\n".join(f"{source}: {p}" for p in problems))
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    connect: float = 10.0
+    first_byte: float = 180.0
+    idle: float = 180.0
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    host: str = "127.0.0.1"
+    port: int = 8082
+    token: str | None = None
+    token_ref: str | None = None
+    default_tier: str = "free"
+    body_limit: int = 32 * 1024 * 1024
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    long_context_tokens: int = 100_000
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def loopback(self) -> bool:
+        return self.host in LOOPBACK_HOSTS
+
+
+@dataclass(frozen=True)
+class Price:
+    """Dollars per million tokens."""
+
+    input: float = 0.0
+    output: float = 0.0
+    cache_read: float = 0.0
+    cache_write: float = 0.0
+
+
+@dataclass(frozen=True)
+class Provider:
+    name: str
+    protocol: str
+    base_url: str
+    api_key: str | None = None
+    api_key_ref: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    pool: str | None = None
+    shaping: Mapping[str, bool] = field(default_factory=dict)
+    privacy: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_openrouter(self) -> bool:
+        return "openrouter.ai" in self.base_url
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    provider: str
+    id: str
+    free: bool = False
+    pool: str | None = None
+    rpm: int | None = None
+    rpd: int | None = None
+    tpm: int | None = None
+    pin: tuple[str, ...] = ()
+    price: Price = field(default_factory=Price)
+    shaping: Mapping[str, bool] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Pool:
+    name: str
+    rpm: int | None = None
+    rpd: int | None = None
+    tpm: int | None = None
+
+
+@dataclass(frozen=True)
+class Tier:
+    name: str
+    letter: str
+    roles: Mapping[str, tuple[str, ...]]
+    rank: str | None = None
+    replay: bool = False
+
+    def models_for(self, role: str) -> tuple[str, ...]:
+        """The cascade for a role; roles a tier does not list fall back to big."""
+        return self.roles.get(role) or self.roles.get("big", ())
+
+
+@dataclass(frozen=True)
+class Breaker:
+    failures: int = 3
+    cooldown_s: float = 60.0
+
+
+@dataclass(frozen=True)
+class CacheSettings:
+    replay: bool = False
+    replay_ttl_s: float = 3600.0
+    replay_max_entries: int = 2000
+
+
+@dataclass(frozen=True)
+class Launcher:
+    tmux: bool = False
+
+
+@dataclass(frozen=True)
+class Config:
+    gateway: GatewaySettings = field(default_factory=GatewaySettings)
+    providers: Mapping[str, Provider] = field(default_factory=dict)
+    models: Mapping[str, Model] = field(default_factory=dict)
+    pools: Mapping[str, Pool] = field(default_factory=dict)
+    tiers: Mapping[str, Tier] = field(default_factory=dict)
+    breaker: Breaker = field(default_factory=Breaker)
+    cache: CacheSettings = field(default_factory=CacheSettings)
+    launcher: Launcher = field(default_factory=Launcher)
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    source: str = "<default>"
+
+    def tier_for_letter(self, letter: str) -> Tier | None:
+        return next((t for t in self.tiers.values() if t.letter == letter), None)
+
+    def tier_named(self, name_or_letter: str) -> Tier | None:
+        return self.tiers.get(name_or_letter) or self.tier_for_letter(name_or_letter)
+
+    def provider_of(self, model: Model) -> Provider:
+        return self.providers[model.provider]
+
+    def pool_of(self, model: Model) -> str | None:
+        return model.pool or self.providers[model.provider].pool
+
+    def secrets(self) -> list[str]:
+        """Every resolved secret, so logs and errors can scrub them."""
+        out = [p.api_key for p in self.providers.values() if p.api_key]
+        if self.gateway.token:
+            out.append(self.gateway.token)
+        return out
+
+
+def default_text() -> str:
+    return resources.files("gateway").joinpath("default_config.toml").read_text()
+
+
+def resolve_ref(value: str, env: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """`"$VAR"` -> (env value or None, "$VAR"); a literal -> (literal, None)."""
+    m = _REF.match(value)
+    if not m:
+        return value, None
+    name = m.group("b") or m.group("n")
+    return env.get(name) or None, value
+
+
+def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """The config at `path` (default: XX_CONFIG or the platform path), or the built-in default."""
+    env = os.environ if env is None else env
+    path = path or paths.config_file()
+    if path.exists():
+        return parse(path.read_text(), source=str(path), env=env)
+    return parse(default_text(), source="<default>", env=env)
+
+
+def parse(text: str, source: str = "<string>", env: Mapping[str, str] | None = None) -> Config:
+    env = os.environ if env is None else env
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(source, [f"not valid TOML: {exc}"]) from None
+    return _Builder(source, env).build(data)
+
+
+class _Builder:
+    """Walks the parsed TOML once, collecting every problem before raising."""
+
+    def __init__(self, source: str, env: Mapping[str, str]) -> None:
+        self.source = source
+        self.env = env
+        self.problems: list[str] = []
+
+    def bad(self, key: str, msg: str) -> None:
+        self.problems.append(f"{key}: {msg}")
+
+    def table(self, data: Mapping[str, Any], key: str, where: str = "") -> Mapping[str, Any]:
+        value = data.get(key, {})
+        if not isinstance(value, Mapping):
+            self.bad(where + key, f"must be a table, got {type(value).__name__}")
+            return {}
+        return value
+
+    def get(self, data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str, default: Any = None) -> Any:
+        if key not in data:
+            return default
+        value = data[key]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if isinstance(value, bool) and bool not in kinds:
+            ok = False
+        elif float in kinds and isinstance(value, int) and not isinstance(value, bool):
+            ok = True
+        else:
+            ok = isinstance(value, kinds)
+        if not ok:
+            names = " or ".join(k.__name__ for k in kinds)
+            self.bad(f"{where}.{key}", f"must be {names}, got {type(value).__name__} {value!r}")
+            return default
+        return value
+
+    def unknown(self, data: Mapping[str, Any], allowed: set[str], where: str) -> None:
+        for key in data:
+            if key not in allowed:
+                self.bad(f"{where}.{key}", f"unknown key (expected one of: {', '.join(sorted(allowed))})")
+
+    def positive(self, data: Mapping[str, Any], key: str, where: str) -> int | None:
+        value = self.get(data, key, int, where)
+        if value is not None and value <= 0:
+            self.bad(f"{where}.{key}", f"must be a positive integer, got {value}")
+            return None
+        return value
+
+    def build(self, data: Mapping[str, Any]) -> Config:
+        self.unknown(data, {"gateway", "launcher", "providers", "pools", "models", "tiers", "breaker", "cache", "aliases"}, "(top)")
+        gw = self.gateway(self.table(data, "gateway"))
+        pools = {name: self.pool(name, t) for name, t in self.tables(data, "pools").items()}
+        providers = {name: self.provider(name, t) for name, t in self.tables(data, "providers").items()}
+        models = {name: self.model(name, t) for name, t in self.tables(data, "models").items()}
+        tiers = {name: self.tier(name, t) for name, t in self.tables(data, "tiers").items()}
+        self.cross_check(gw, providers, models, pools, tiers)
+        br = self.table(data, "breaker")
+        self.unknown(br, {"failures", "cooldown_s"}, "breaker")
+        breaker = Breaker(
+            failures=self.positive(br, "failures", "breaker") or 3,
+            cooldown_s=float(self.get(br, "cooldown_s", float, "breaker", 60.0)),
+        )
+        ca = self.table(data, "cache")
+        self.unknown(ca, {"replay", "replay_ttl_s", "replay_max_entries"}, "cache")
+        cache = CacheSettings(
+            replay=self.get(ca, "replay", bool, "cache", False),
+            replay_ttl_s=float(self.get(ca, "replay_ttl_s", float, "cache", 3600.0)),
+            replay_max_entries=self.positive(ca, "replay_max_entries", "cache") or 2000,
+        )
+        la = self.table(data, "launcher")
+        self.unknown(la, {"tmux"}, "launcher")
+        launcher = Launcher(tmux=self.get(la, "tmux", bool, "launcher", False))
+        aliases: dict[str, str] = {}
+        for name, cmd in self.table(data, "aliases").items():
+            if not isinstance(cmd, str) or not re.match(r"^[A-Za-z0-9_.+-]+$", name):
+                self.bad(f"aliases.{name}", "must map a plain alias name to a command string")
+            else:
+                aliases[name] = cmd
+        if self.problems:
+            raise ConfigError(self.source, self.problems)
+        return Config(gw, providers, models, pools, tiers, breaker, cache, launcher, aliases, self.source)
+
+    def tables(self, data: Mapping[str, Any], key: str) -> dict[str, Mapping[str, Any]]:
+        out = {}
+        for name, value in self.table(data, key).items():
+            if isinstance(value, Mapping):
+                out[name] = value
+            else:
+                self.bad(f"{key}.{name}", f"must be a table, got {type(value).__name__}")
+        return out
+
+    def gateway(self, t: Mapping[str, Any]) -> GatewaySettings:
+        w = "gateway"
+        self.unknown(t, {"host", "port", "token", "default_tier", "body_limit_mb", "timeouts", "long_context_tokens"}, w)
+        host = self.get(t, "host", str, w, "127.0.0.1")
+        port = self.get(t, "port", int, w, 8082)
+        if not 0 < port < 65536:
+            self.bad(f"{w}.port", f"must be 1-65535, got {port}")
+        token = token_ref = None
+        if "token" in t:
+            raw = self.get(t, "token", str, w)
+            if raw:
+                token, token_ref = resolve_ref(raw, self.env)
+        if host not in LOOPBACK_HOSTS and not token:
+            self.bad(f"{w}.host", f"{host!r} is not loopback: set gateway.token (a $VAR reference) to bind it")
+        to = self.table(t, "timeouts", "gateway.")
+        self.unknown(to, {"connect", "first_byte", "idle"}, "gateway.timeouts")
+        timeouts = Timeouts(
+            connect=float(self.get(to, "connect", float, "gateway.timeouts", Timeouts.connect)),
+            first_byte=float(self.get(to, "first_byte", float, "gateway.timeouts", Timeouts.first_byte)),
+            idle=float(self.get(to, "idle", float, "gateway.timeouts", Timeouts.idle)),
+        )
+        limit_mb = self.get(t, "body_limit_mb", float, w, 32)
+        return GatewaySettings(
+            host=host,
+            port=port,
+            token=token,
+            token_ref=token_ref,
+            default_tier=self.get(t, "default_tier", str, w, "free"),
+            body_limit=int(limit_mb * 1024 * 1024),
+            timeouts=timeouts,
+            long_context_tokens=self.positive(t, "long_context_tokens", w) or 100_000,
+        )
+
+    def flags(self, t: Mapping[str, Any], key: str, where: str) -> dict[str, bool]:
+        out = {}
+        for k, v in self.table(t, key, where + ".").items():
+            if not isinstance(v, bool):
+                self.bad(f"{where}.{key}.{k}", "must be true or false")
+            else:
+                out[k] = v
+        return out
+
+    def pool(self, name: str, t: Mapping[str, Any]) -> Pool:
+        w = f"pools.{name}"
+        self.unknown(t, {"rpm", "rpd", "tpm"}, w)
+        return Pool(name, self.positive(t, "rpm", w), self.positive(t, "rpd", w), self.positive(t, "tpm", w))
+
+    def provider(self, name: str, t: Mapping[str, Any]) -> Provider:
+        w = f"providers.{name}"
+        self.unknown(t, {"protocol", "base_url", "api_key", "headers", "limits", "pool", "shaping", "privacy"}, w)
+        protocol = self.get(t, "protocol", str, w, "")
+        if protocol not in PROTOCOLS:
+            self.bad(f"{w}.protocol", f"must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
+        base_url = self.get(t, "base_url", str, w, "")
+        if not re.match(r"^https?://", base_url):
+            self.bad(f"{w}.base_url", f"must be an http(s) URL, got {base_url!r}")
+        api_key = api_key_ref = None
+        raw = self.get(t, "api_key", str, w)
+        if raw:
+            api_key, api_key_ref = resolve_ref(raw, self.env)
+            if api_key_ref is None:
+                self.bad(f"{w}.api_key", 'must be a "$VAR" reference to an environment variable, never the key itself')
+                api_key = None
+        headers = {}
+        for k, v in self.table(t, "headers", w + ".").items():
+            headers[k] = resolve_ref(str(v), self.env)[0] or ""
+        limits = self.table(t, "limits", w + ".")
+        pool = self.get(t, "pool", str, w) or self.get(limits, "pool", str, w + ".limits")
+        return Provider(
+            name=name,
+            protocol=protocol,
+            base_url=base_url.rstrip("/"),
+            api_key=api_key,
+            api_key_ref=api_key_ref,
+            headers=headers,
+            pool=pool,
+            shaping=self.flags(t, "shaping", w),
+            privacy=dict(self.table(t, "privacy", w + ".")),
+        )
+
+    def model(self, name: str, t: Mapping[str, Any]) -> Model:
+        w = f"models.{name}"
+        self.unknown(t, {"provider", "id", "free", "pool", "rpm", "rpd", "tpm", "pin", "price", "shaping"}, w)
+        pin = self.get(t, "pin", list, w, [])
+        if not all(isinstance(p, str) for p in pin):
+            self.bad(f"{w}.pin", "must be a list of provider names")
+            pin = []
+        pr = self.table(t, "price", w + ".")
+        self.unknown(pr, {"input", "output", "cache_read", "cache_write"}, f"{w}.price")
+        price = Price(**{k: float(self.get(pr, k, float, f"{w}.price", 0.0)) for k in ("input", "output", "cache_read", "cache_write")})
+        provider = self.get(t, "provider", str, w, "")
+        if not provider:
+            self.bad(f"{w}.provider", "is required (the name of a [providers.*] table)")
+        return Model(
+            name=name,
+            provider=provider,
+            id=self.get(t, "id", str, w, name),
+            free=self.get(t, "free", bool, w, False),
+            pool=self.get(t, "pool", str, w),
+            rpm=self.positive(t, "rpm", w),
+            rpd=self.positive(t, "rpd", w),
+            tpm=self.positive(t, "tpm", w),
+            pin=tuple(pin),
+            price=price,
+            shaping=self.flags(t, "shaping", w),
+        )
+
+    def tier(self, name: str, t: Mapping[str, Any]) -> Tier:
+        w = f"tiers.{name}"
+        self.unknown(t, {"letter", "rank", "replay", *ROLES}, w)
+        letter = self.get(t, "letter", str, w, "")
+        if not _LETTER.match(letter):
+            self.bad(f"{w}.letter", f"must be one lowercase letter or digit, got {letter!r}")
+        roles: dict[str, tuple[str, ...]] = {}
+        for role in ROLES:
+            models = self.get(t, role, list, w)
+            if models is None:
+                continue
+            if not all(isinstance(m, str) for m in models):
+                self.bad(f"{w}.{role}", "must be a list of model names")
+                continue
+            roles[role] = tuple(models)
+        rank = self.get(t, "rank", str, w)
+        if rank not in (None, "health"):
+            self.bad(f"{w}.rank", f'must be "health", got {rank!r}')
+        if not roles.get("big") and not rank:
+            self.bad(f"{w}.big", 'is required: the cascade of models for the main turns (or set rank = "health")')
+        return Tier(name, letter, roles, rank, self.get(t, "replay", bool, w, False))
+
+    def cross_check(self, gw: GatewaySettings, providers: dict, models: dict, pools: dict, tiers: dict) -> None:
+        for p in providers.values():
+            if p.pool and p.pool not in pools:
+                self.bad(f"providers.{p.name}.pool", f"unknown pool {p.pool!r} (pools: {', '.join(pools) or 'none'})")
+        for m in models.values():
+            if m.provider and m.provider not in providers:
+                self.bad(f"models.{m.name}.provider", f"unknown provider {m.provider!r} (providers: {', '.join(providers) or 'none'})")
+            if m.pool and m.pool not in pools:
+                self.bad(f"models.{m.name}.pool", f"unknown pool {m.pool!r} (pools: {', '.join(pools) or 'none'})")
+        letters: dict[str, str] = {}
+        for t in tiers.values():
+            if t.letter in letters:
+                self.bad(f"tiers.{t.name}.letter", f"{t.letter!r} is already used by tiers.{letters[t.letter]}")
+            letters[t.letter] = t.name
+            for role, names in t.roles.items():
+                for n in names:
+                    if n not in models:
+                        self.bad(f"tiers.{t.name}.{role}", f"unknown model {n!r} (models: {', '.join(models) or 'none'})")
+        if tiers and gw.default_tier not in tiers:
+            self.bad("gateway.default_tier", f"unknown tier {gw.default_tier!r} (tiers: {', '.join(tiers)})")

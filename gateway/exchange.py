@@ -1,0 +1,98 @@
+"""The Exchange: one record per proxied request.
+
+The shared vocabulary of the ledger, the stats, `/xx/events` and the dashboard. It holds
+timings, routing, every upstream attempt, usage and cost — never prompt text or secrets.
+`to_dict()` is the JSON shape every consumer reads.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+CACHE_CLASSES = ("HIT", "PARTIAL", "MISS", "COLD", "NOUSAGE", "REPLAY")
+
+
+def new_id() -> str:
+    """Sortable by time, unique without coordination: ms timestamp + random."""
+    return f"{int(time.time() * 1000):012x}{os.urandom(5).hex()}"
+
+
+@dataclass
+class Usage:
+    input: int = 0  # all prompt tokens, cached ones included
+    output: int = 0
+    cache_read: int = 0
+    cache_write: int = 0
+    reported: bool = False  # False when the provider sent no usage at all
+
+    def merge(self, other: Usage) -> None:
+        """Streams report usage in pieces (message_start, then message_delta): keep the largest seen."""
+        if not other.reported:
+            return
+        self.reported = True
+        self.input = max(self.input, other.input)
+        self.output = max(self.output, other.output)
+        self.cache_read = max(self.cache_read, other.cache_read)
+        self.cache_write = max(self.cache_write, other.cache_write)
+
+
+@dataclass
+class Attempt:
+    model: str
+    provider: str
+    outcome: str = "pending"  # ok | error | aborted | timeout
+    status: int | None = None
+    ms: float = 0.0
+    error: str | None = None
+
+
+@dataclass
+class Exchange:
+    id: str = field(default_factory=new_id)
+    started: float = field(default_factory=time.time)
+    first_byte: float | None = None
+    ended: float | None = None
+    agent: str = "unknown"
+    route: str = "p"
+    tier: str = ""
+    role: str = "big"
+    endpoint: str = ""  # anthropic | openai | responses
+    path: str = ""
+    session: str | None = None  # a hash of the conversation id, for affinity
+    requested_model: str = ""
+    attempts: list[Attempt] = field(default_factory=list)
+    skipped: list[dict[str, Any]] = field(default_factory=list)  # {"model", "reason"}: not called
+    model: str | None = None
+    provider: str | None = None
+    stream: bool = False
+    status: int = 0
+    outcome: str = "pending"  # ok | error | aborted
+    usage: Usage = field(default_factory=Usage)
+    cache_class: str = "NOUSAGE"
+    cost: float = 0.0
+    saved: float = 0.0
+    error: str | None = None
+
+    @property
+    def latency_ms(self) -> float | None:
+        return None if self.ended is None else (self.ended - self.started) * 1000
+
+    @property
+    def ttfb_ms(self) -> float | None:
+        return None if self.first_byte is None else (self.first_byte - self.started) * 1000
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["latency_ms"] = self.latency_ms
+        d["ttfb_ms"] = self.ttfb_ms
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Exchange:
+        d = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        d["attempts"] = [Attempt(**a) for a in d.get("attempts") or []]
+        d["usage"] = Usage(**(d.get("usage") or {}))
+        return cls(**d)

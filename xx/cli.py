@@ -1,0 +1,65 @@
+"""The `xx` entry point: a dispatcher that imports only the module a command needs.
+
+`xx <code>` is the hot path (exec an agent), so this file imports nothing heavy: each
+subcommand lives in its own module exposing `main(argv) -> int` with its own argparse.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+# name -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "gateway": ("xx.supervisor", "run and supervise the local gateway (up, down, status, logs, restart, run)"),
+    "config": ("xx.config_cmd", "show, validate or create the config file"),
+    "dash": ("xx.dash", "live dashboard of requests, cache hits and model health"),
+    "demo": ("xx.demo", "gateway + simulated provider + synthetic agents + dashboard; no API key needed"),
+    "models": ("xx.models_cmd", "list models with their tier roles and live health"),
+    "codes": ("xx.codes_cmd", "print the table of launch codes"),
+    "install": ("xx.aliases", "write shell aliases (bash, zsh, fish)"),
+    "doctor": ("xx.doctor", "diagnose agents, config, keys and the gateway"),
+    "cache": ("xx.cache_cmd", "inspect or clear the exact replay cache"),
+}
+
+USAGE = """\
+usage: xx <code> [-m MODEL] [-s SESSION] [-p PROMPT] [--dry-run [--json]] [--tmux] [-- AGENT ARGS]
+       xx <command> [--help]
+
+A code is <agent><mode>[<route>][<tier>], e.g. `xx cip` (Claude Code, init, proxy)
+or `xx hcf` (Hermes, continue, free tier). `xx codes` prints the table. `xx` alone opens a picker.
+
+commands:
+{commands}
+options:
+  -h, --help     show this help
+  --version      print the version
+"""
+
+
+def usage() -> str:
+    width = max(map(len, COMMANDS))
+    lines = "\n".join(f"  {name.ljust(width)}  {text}" for name, (_, text) in COMMANDS.items())
+    return USAGE.format(commands=lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in ("-h", "--help", "help"):
+        print(usage())
+        return 0
+    if argv and argv[0] == "--version":
+        from xx import __version__
+
+        print(f"xx {__version__}")
+        return 0
+    if argv and argv[0] in COMMANDS:
+        module = importlib.import_module(COMMANDS[argv[0]][0])
+        return int(module.main(argv[1:]) or 0)
+    if not argv:
+        from xx import picker
+
+        return int(picker.main([]) or 0)
+    from xx import launch
+
+    return int(launch.main(argv) or 0)
