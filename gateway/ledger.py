@@ -1,0 +1,171 @@
+"""The ledger: every Exchange in SQLite (WAL), written by one thread with group commit.
+
+Why a thread and not the event loop: a commit is a syscall-heavy few hundred µs; done
+inline it would stall every stream. Why await the commit before the response ends: a
+request whose response the client fully received must survive a `kill -9` of the gateway,
+so the proxy finishes a response only after its row is committed. WAL with
+synchronous=NORMAL survives a process crash (not a power cut) without an fsync per batch.
+The queue is bounded: when the disk stalls, writers wait instead of memory growing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import queue
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from gateway.exchange import Exchange
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS exchanges (
+    id TEXT PRIMARY KEY,
+    started REAL NOT NULL,
+    first_byte REAL,
+    ended REAL,
+    agent TEXT, route TEXT, tier TEXT, role TEXT, endpoint TEXT, path TEXT, session TEXT,
+    requested_model TEXT, model TEXT, provider TEXT,
+    stream INTEGER, status INTEGER, outcome TEXT,
+    input INTEGER, output INTEGER, cache_read INTEGER, cache_write INTEGER, usage_reported INTEGER,
+    cache_class TEXT, cost REAL, saved REAL, error TEXT,
+    attempts TEXT, skipped TEXT
+);
+CREATE INDEX IF NOT EXISTS exchanges_started ON exchanges(started);
+"""
+
+COLUMNS = ["id", "started", "first_byte", "ended", "agent", "route", "tier", "role", "endpoint", "path", "session", "requested_model", "model", "provider", "stream", "status", "outcome", "input", "output", "cache_read", "cache_write", "usage_reported", "cache_class", "cost", "saved", "error", "attempts", "skipped"]
+INSERT = f"INSERT OR REPLACE INTO exchanges ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+MAX_QUEUE = 10_000
+MAX_BATCH = 500
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, check_same_thread=False, timeout=10)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.executescript(SCHEMA)
+    return db
+
+
+def to_row(ex: Exchange) -> tuple[Any, ...]:
+    d = ex.to_dict()
+    u = d.pop("usage")
+    d.update(
+        input=u["input"], output=u["output"], cache_read=u["cache_read"], cache_write=u["cache_write"],
+        usage_reported=int(u["reported"]), stream=int(d["stream"]),
+        attempts=json.dumps(d["attempts"]), skipped=json.dumps(d["skipped"]),
+    )
+    return tuple(d[c] for c in COLUMNS)
+
+
+def from_row(row: sqlite3.Row | tuple[Any, ...]) -> dict[str, Any]:
+    d = dict(zip(COLUMNS, row, strict=True))
+    d["usage"] = {
+        "input": d.pop("input"), "output": d.pop("output"), "cache_read": d.pop("cache_read"),
+        "cache_write": d.pop("cache_write"), "reported": bool(d.pop("usage_reported")),
+    }
+    d["stream"] = bool(d["stream"])
+    d["attempts"] = json.loads(d["attempts"] or "[]")
+    d["skipped"] = json.loads(d["skipped"] or "[]")
+    ex = Exchange.from_dict(d)
+    return ex.to_dict()
+
+
+class Ledger:
+    """Owns the SQLite file. `write` is async and resolves once the row is committed."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db = connect(path)
+        self._queue: queue.Queue[tuple[tuple[Any, ...], asyncio.Future[None] | None] | None] = queue.Queue(MAX_QUEUE)
+        self._thread = threading.Thread(target=self._run, name="xx-ledger", daemon=True)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.written = 0
+        self.failed = 0
+        self._thread.start()
+
+    async def write(self, ex: Exchange) -> None:
+        """Queue the row and wait for its commit (group commit: one transaction per batch)."""
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        fut: asyncio.Future[None] = loop.create_future()
+        item = (to_row(ex), fut)
+        try:
+            self._queue.put_nowait(item)
+        except queue.Full:
+            await asyncio.to_thread(self._queue.put, item)
+        await fut
+
+    def write_nowait(self, ex: Exchange) -> None:
+        """For paths that cannot await (shutdown); still bounded."""
+        self._queue.put((to_row(ex), None))
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            batch = [item]
+            while len(batch) < MAX_BATCH:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self._commit(batch)
+                    return
+                batch.append(nxt)
+            self._commit(batch)
+
+    def _commit(self, batch: list[tuple[tuple[Any, ...], asyncio.Future[None] | None]]) -> None:
+        error: Exception | None = None
+        for attempt in range(3):
+            try:
+                with self._db:
+                    self._db.executemany(INSERT, [row for row, _ in batch])
+                self.written += len(batch)
+                error = None
+                break
+            except sqlite3.OperationalError as exc:  # locked by a reader: retry briefly
+                error = exc
+                time.sleep(0.05 * (attempt + 1))
+        if error is not None:
+            self.failed += len(batch)
+        futures = [f for _, f in batch if f is not None]
+        if futures and self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(_resolve, futures)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=10)
+        self._db.close()
+
+    # Reads use their own short-lived connection so they never block the writer's.
+    def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        db = sqlite3.connect(self.path, timeout=10)
+        try:
+            return db.execute(sql, args).fetchall()
+        finally:
+            db.close()
+
+    def recent(self, limit: int = 100) -> list[dict[str, Any]]:
+        rows = self._read(f"SELECT {', '.join(COLUMNS)} FROM exchanges ORDER BY started DESC LIMIT ?", (limit,))
+        return [from_row(r) for r in rows]
+
+    def since(self, ts: float) -> list[dict[str, Any]]:
+        rows = self._read(f"SELECT {', '.join(COLUMNS)} FROM exchanges WHERE started >= ? ORDER BY started", (ts,))
+        return [from_row(r) for r in rows]
+
+    def count(self) -> int:
+        return self._read("SELECT count(*) FROM exchanges")[0][0]
+
+
+def _resolve(futures: list[asyncio.Future[None]]) -> None:
+    for f in futures:
+        if not f.done():
+            f.set_result(None)

@@ -1,0 +1,74 @@
+"""Admin endpoints: liveness, readiness, metrics, stats, recent requests, live events.
+
+They answer loopback clients, or a request carrying the gateway token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import orjson
+from quart import Quart, Response, request
+
+from gateway.errors import error_body
+from gateway.metrics import render as render_metrics
+from gateway.runtime import Runtime
+
+
+def _json(obj: object, status: int = 200) -> Response:
+    return Response(orjson.dumps(obj), status=status, content_type="application/json")
+
+
+def register(app: Quart, rt: Runtime, authorized: Callable[[], bool]) -> None:
+    def guard() -> Response | None:
+        if authorized():
+            return None
+        return _json(error_body("openai", 401, "admin routes answer loopback clients or the gateway token"), 401)
+
+    @app.get("/health")
+    async def health() -> Response:
+        return _json(rt.health())
+
+    @app.get("/ready")
+    async def ready() -> Response:
+        problems = []
+        if rt.ledger is None:
+            problems.append("ledger not open")
+        if rt.client is None:
+            problems.append("upstream client not open")
+        if rt.config_error:
+            problems.append(f"config reload failed (serving the last valid config): {rt.config_error}")
+        status = 503 if problems[:2] and (rt.ledger is None or rt.client is None) else 200
+        return _json({"ready": status == 200, "problems": problems}, status)
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        if (denied := guard()) is not None:
+            return denied
+        return Response(render_metrics(rt), content_type="text/plain; version=0.0.4")
+
+    @app.get("/xx/stats")
+    async def stats() -> Response:
+        if (denied := guard()) is not None:
+            return denied
+        return _json(rt.snapshot())
+
+    @app.get("/xx/requests")
+    async def requests() -> Response:
+        if (denied := guard()) is not None:
+            return denied
+        try:
+            limit = max(1, min(1000, int(request.args.get("limit", "100"))))
+        except ValueError:
+            return _json(error_body("openai", 400, "limit must be an integer"), 400)
+        rows = await app.ensure_async(rt.ledger.recent)(limit) if rt.ledger else []
+        return _json({"requests": rows})
+
+    @app.get("/xx/events")
+    async def events() -> Response:
+        if (denied := guard()) is not None:
+            return denied
+        hello = {"version": rt.version, "started": rt.started, "instance": rt.instance}
+        resp = Response(rt.broker.stream(hello), content_type="text/event-stream", headers={"cache-control": "no-cache"})
+        resp.timeout = None
+        return resp

@@ -1,0 +1,99 @@
+"""Serve the app with Hypercorn in the foreground, draining in-flight streams on SIGTERM/SIGINT.
+
+`python -m gateway` and `xx gateway run` end here; `xx gateway up` runs this detached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from hypercorn.asyncio import serve as hypercorn_serve
+from hypercorn.config import Config as HyperConfig
+
+from gateway import paths
+from gateway.config import Config, ConfigError, load
+
+log = logging.getLogger("xx.gateway")
+DRAIN_S = 30.0
+
+
+def hyper_config(config: Config) -> HyperConfig:
+    hc = HyperConfig()
+    host = f"[{config.gateway.host}]" if ":" in config.gateway.host else config.gateway.host
+    hc.bind = [f"{host}:{config.gateway.port}"]
+    hc.graceful_timeout = DRAIN_S
+    hc.keep_alive_timeout = 75
+    hc.accesslog = None
+    hc.errorlog = log
+    hc.worker_class = "asyncio"
+    return hc
+
+
+def write_runtime(config: Config, started: float, instance: str) -> Path:
+    info = {"pid": os.getpid(), "host": config.gateway.host, "port": config.gateway.port,
+            "url": config.gateway.url, "started": started, "instance": instance, "config": config.source}
+    path = paths.runtime_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(info))
+    tmp.replace(path)
+    return path
+
+
+async def run(config: Config, *, runtime_file: bool = True) -> None:
+    from gateway.app import create_app
+
+    app = create_app(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    rt = app.extensions["xx"]
+    written: Path | None = None
+
+    @app.before_serving
+    async def _announce() -> None:
+        nonlocal written
+        if runtime_file:
+            written = write_runtime(config, rt.started, rt.instance)
+        log.info("xx gateway %s listening on %s (config %s)", rt.version, config.gateway.url, config.source)
+
+    try:
+        await hypercorn_serve(app, hyper_config(config), shutdown_trigger=stop.wait)
+    finally:
+        if written is not None:
+            try:
+                if json.loads(written.read_text()).get("pid") == os.getpid():
+                    written.unlink()
+            except (OSError, ValueError):
+                pass
+        log.info("xx gateway stopped")
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    try:
+        config = load()
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if not config.gateway.loopback and not config.gateway.token:
+        print(f"refusing to bind {config.gateway.host}: a non-loopback bind needs gateway.token", file=sys.stderr)
+        return 2
+    t0 = time.monotonic()
+    try:
+        asyncio.run(run(config))
+    except OSError as exc:
+        print(f"cannot listen on {config.gateway.url}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    log.debug("ran for %.1fs", time.monotonic() - t0)
+    return 0

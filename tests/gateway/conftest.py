@@ -1,0 +1,25 @@
+"""Fixtures for gateway tests: real gateways on loopback ports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support.servers import GatewayThread
+
+from gateway.config import Config
+
+
+@pytest.fixture
+def make_gateway(tmp_path: Path) -> Iterator:
+    started: list[GatewayThread] = []
+
+    def make(config: Config) -> GatewayThread:
+        gw = GatewayThread(config, tmp_path / f"ledger{len(started)}.sqlite3").start()
+        started.append(gw)
+        return gw
+
+    yield make
+    for gw in started:
+        gw.stop()

@@ -1,0 +1,89 @@
+"""Malformed requests get a 4xx in the endpoint's own dialect; never a 500; the gateway keeps serving."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from support.servers import GatewayThread, free_port
+
+from gateway.config import parse
+
+CONFIG = """
+[gateway]
+port = {port}
+body_limit_mb = 1
+[providers.a]
+protocol = "anthropic"
+base_url = "http://127.0.0.1:9"
+[providers.o]
+protocol = "openai"
+base_url = "http://127.0.0.1:9/v1"
+[models.ma]
+provider = "a"
+[models.mo]
+provider = "o"
+[tiers.free]
+letter = "f"
+big = ["ma", "mo"]
+"""
+
+MSG = {"model": "m", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
+CHAT = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+
+# (method, path, body bytes or json, expected status, dialect)
+CASES = [
+    ("POST", "/v1/messages", b"{not json", 400, "anthropic"),
+    ("POST", "/v1/messages", b"[1, 2]", 400, "anthropic"),
+    ("POST", "/v1/messages", b"", 400, "anthropic"),
+    ("POST", "/v1/messages", {**MSG, "model": 5}, 400, "anthropic"),
+    ("POST", "/v1/messages", {k: v for k, v in MSG.items() if k != "model"}, 400, "anthropic"),
+    ("POST", "/v1/messages", {**MSG, "messages": []}, 400, "anthropic"),
+    ("POST", "/v1/messages", {**MSG, "messages": "hi"}, 400, "anthropic"),
+    ("POST", "/v1/messages", {**MSG, "max_tokens": "ten"}, 400, "anthropic"),
+    ("POST", "/v1/messages", {**MSG, "stream": "yes"}, 400, "anthropic"),
+    ("POST", "/v1/messages", {**MSG, "messages": [5]}, 400, "anthropic"),
+    ("POST", "/v1/chat/completions", b"\xff\xfe garbage", 400, "openai"),
+    ("POST", "/v1/chat/completions", {"messages": CHAT["messages"]}, 400, "openai"),
+    ("POST", "/v1/chat/completions", {**CHAT, "messages": None}, 400, "openai"),
+    ("POST", "/v1/responses", {"model": "m"}, 400, "openai"),
+    ("POST", "/v1/responses", {"model": "m", "input": 42}, 400, "openai"),
+    ("POST", "/v1/messages", b'{"model": "m", "pad": "' + b"x" * (2 * 1024 * 1024) + b'"}', 413, "anthropic"),
+    ("POST", "/v1/nothing/here", CHAT, 404, "openai"),
+    ("GET", "/v1/messages", None, 405, "anthropic"),
+    ("DELETE", "/v1/chat/completions", None, 405, "openai"),
+    ("POST", "/x/claude/q/free/v1/messages", MSG, 404, "anthropic"),
+    ("POST", "/x/claude/p/nosuchtier/v1/messages", MSG, 404, "anthropic"),
+    ("POST", "/x/claude/b/free/v1/messages", {**MSG, "model": "not-configured"}, 404, "anthropic"),
+]
+
+
+@pytest.fixture(scope="module")
+def gw(tmp_path_factory: pytest.TempPathFactory):
+    port = free_port()
+    g = GatewayThread(parse(CONFIG.format(port=port), env={}), tmp_path_factory.mktemp("l") / "l.db").start()
+    yield g
+    g.stop()
+
+
+@pytest.mark.parametrize(("method", "path", "body", "status", "dialect"), CASES, ids=[f"{c[0]} {c[1]} {str(c[2])[:30]}" for c in CASES])
+def test_bad_input_gets_dialect_4xx(gw, method: str, path: str, body, status: int, dialect: str) -> None:
+    kw = {"content": body} if isinstance(body, bytes) else ({"json": body} if body is not None else {})
+    r = httpx.request(method, gw.url + path, timeout=10, **kw)
+    assert r.status_code == status, r.text
+    err = r.json()
+    if dialect == "anthropic":
+        assert err["type"] == "error" and err["error"]["message"] and err["error"]["type"]
+    else:
+        assert err["error"]["message"] and err["error"]["type"]
+    assert httpx.get(gw.url + "/health", timeout=5).status_code == 200
+
+
+def test_unknown_tier_names_the_tiers(gw) -> None:
+    r = httpx.post(gw.url + "/x/claude/p/zz/v1/messages", json=MSG, timeout=10)
+    assert "free (f)" in r.json()["error"]["message"]
+
+
+def test_unreachable_upstream_is_a_clean_502(gw) -> None:
+    r = httpx.post(gw.url + "/v1/messages", json=MSG, timeout=10)
+    assert r.status_code == 502
+    assert "every candidate failed" in r.json()["error"]["message"]

@@ -1,0 +1,71 @@
+"""Test support: a real gateway on a loopback port, served by Hypercorn in a background thread."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from pathlib import Path
+
+import httpx
+from hypercorn.asyncio import serve
+from hypercorn.config import Config as HyperConfig
+
+from gateway.app import create_app
+from gateway.config import Config, parse
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class GatewayThread:
+    """Runs create_app(config) under Hypercorn in its own thread and event loop."""
+
+    def __init__(self, config: Config, ledger: Path) -> None:
+        self.config = config
+        self.ledger_path = ledger
+        self.app = create_app(config, ledger_path=ledger)
+        self.rt = self.app.extensions["xx"]
+        self.url = config.gateway.url
+        self._loop = asyncio.new_event_loop()
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._stop = asyncio.Event()
+        hc = HyperConfig()
+        hc.bind = [f"127.0.0.1:{self.config.gateway.port}"]
+        hc.graceful_timeout = 5
+        hc.accesslog = None
+        self._loop.run_until_complete(serve(self.app, hc, shutdown_trigger=self._stop.wait))
+
+    def start(self) -> GatewayThread:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/health", timeout=0.5).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.02)
+        raise RuntimeError("gateway did not start")
+
+    def stop(self) -> None:
+        if self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout=15)
+
+    def rows(self) -> list[dict]:
+        assert self.rt.ledger is not None
+        return self.rt.ledger.recent(1000)
+
+
+def config_for(sim_url: str, port: int, extra: str = "") -> Config:
+    from gateway.simulator.config import sim_config_text
+
+    return parse(sim_config_text(sim_url, port=port) + extra, source="<test>", env={})
