@@ -13,7 +13,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -263,6 +263,8 @@ class _Builder:
         providers = {name: self.provider(name, t) for name, t in self.tables(data, "providers").items()}
         models = {name: self.model(name, t) for name, t in self.tables(data, "models").items()}
         tiers = {name: self.tier(name, t) for name, t in self.tables(data, "tiers").items()}
+        if not gw.default_tier and tiers:  # unset: "free" when there is one, else the first tier
+            gw = replace(gw, default_tier="free" if "free" in tiers else next(iter(tiers)))
         self.cross_check(gw, providers, models, pools, tiers)
         br = self.table(data, "breaker")
         self.unknown(br, {"failures", "cooldown_s"}, "breaker")
@@ -326,7 +328,7 @@ class _Builder:
             port=port,
             token=token,
             token_ref=token_ref,
-            default_tier=self.get(t, "default_tier", str, w, "free"),
+            default_tier=self.get(t, "default_tier", str, w, ""),
             body_limit=int(limit_mb * 1024 * 1024),
             timeouts=timeouts,
             long_context_tokens=self.positive(t, "long_context_tokens", w) or 100_000,

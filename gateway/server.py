@@ -65,8 +65,13 @@ async def run(config: Config, *, runtime_file: bool = True) -> None:
             written = write_runtime(config, rt.started, rt.instance)
         log.info("xx gateway %s listening on %s (config %s)", rt.version, config.gateway.url, config.source)
 
+    async def shutdown_trigger() -> None:
+        await stop.wait()
+        log.info("xx gateway stopping: draining %d in-flight requests (up to %gs)", rt.in_flight, DRAIN_S)
+        rt.broker.close()  # event subscribers are not work in flight: end their streams first
+
     try:
-        await hypercorn_serve(app, hyper_config(config), shutdown_trigger=stop.wait)
+        await hypercorn_serve(app, hyper_config(config), shutdown_trigger=shutdown_trigger)
     finally:
         if written is not None:
             try:

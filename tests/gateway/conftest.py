@@ -23,3 +23,14 @@ def make_gateway(tmp_path: Path) -> Iterator:
     yield make
     for gw in started:
         gw.stop()
+
+
+@pytest.fixture
+def simulator_thread() -> Iterator:
+    """A fresh simulated provider per test (its faults and prefix cache start empty)."""
+    from gateway.simulator import SimulatorThread
+
+    sim = SimulatorThread()
+    sim.start()
+    yield sim
+    sim.stop()
