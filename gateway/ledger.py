@@ -161,6 +161,14 @@ class Ledger:
         rows = self._read(f"SELECT {', '.join(COLUMNS)} FROM exchanges WHERE started >= ? ORDER BY started", (ts,))
         return [from_row(r) for r in rows]
 
+    def attempts_since(self, ts: float) -> list[tuple[str, float, int]]:
+        """(model, time, input tokens) of every upstream call since ts: rebuilds quota windows on start."""
+        out: list[tuple[str, float, int]] = []
+        for started, attempts, tokens in self._read("SELECT started, attempts, input FROM exchanges WHERE started >= ?", (ts,)):
+            for a in json.loads(attempts or "[]"):
+                out.append((a["model"], started, tokens or 0))
+        return out
+
     def count(self) -> int:
         return self._read("SELECT count(*) FROM exchanges")[0][0]
 

@@ -7,168 +7,189 @@ one answer). Every request, however it ends, becomes one Exchange.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from quart import Response
 
-from gateway import upstream
+from gateway import replay, upstream
+from gateway.affinity import session_key
 from gateway.config import Model, Provider
-from gateway.errors import error_body
+from gateway.dialects import json_error
 from gateway.exchange import Attempt, Exchange
+from gateway.health import retry_after_from_headers
 from gateway.identify import Ident
-from gateway.protocols.sse import encode
+from gateway.protocols.count_tokens import estimate
+from gateway.protocols.dispatch import (
+    TranslationError,
+    drop_foreign_thinking,
+    translate_request,
+    translate_response,
+)
+from gateway.protocols.errors import UpstreamMalformed
+from gateway.relay import Relay
+from gateway.roles import classify
+from gateway.routing import RouteRequest, plan
 from gateway.runtime import Runtime
+from gateway.shaping import options_for, shape
 from gateway.upstream import Opened, UpstreamError
-from gateway.usage import UsageTap, from_body
 
 RETRYABLE = {408, 409, 425, 429, 500, 502, 503, 504, 529}
-HOP_HEADERS = ("content-type",)
+# Provider errors that mean "this model cannot serve now" even under a client-error status.
+CANNOT_SERVE = ("model_not_found", "no endpoints found", "is not available", "overloaded", "capacity", "quota",
+                "rate limit", "rate-limit", "temporarily", "not supported for this model")
+UPSTREAM_SUFFIX = {"anthropic": "/v1/messages", "openai": "/chat/completions", "responses": "/responses"}
 
 
 @dataclass
 class Incoming:
-    endpoint: str  # the protocol the agent speaks: anthropic | openai | responses
+    endpoint: str  # the protocol the agent speaks: anthropic | openai | responses | gemini
     ident: Ident
     path: str
     raw: bytes
     body: dict[str, Any]
     headers: Mapping[str, str]
-
-    @property
-    def stream(self) -> bool:
-        return self.body.get("stream") is True
+    stream: bool
+    model: str  # what the agent asked for (Gemini: from the URL)
 
 
-def json_error(dialect: str, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    body = orjson.dumps(error_body(dialect, status, message))
-    return Response(body, status=status, content_type="application/json", headers=headers or {})
-
-
-def validate(endpoint: str, body: Any) -> str | None:
-    """A human-actionable problem with the request, or None."""
-    if not isinstance(body, dict):
-        return "request body must be a JSON object"
-    model = body.get("model")
-    if not isinstance(model, str) or not model:
-        return "'model' is required and must be a non-empty string"
-    if "stream" in body and not isinstance(body["stream"], bool):
-        return "'stream' must be true or false"
-    if endpoint == "responses":
-        inp = body.get("input")
-        if not isinstance(inp, (str, list)) or not inp:
-            return "'input' is required: a string or a non-empty list of items"
-        return None
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        return "'messages' is required and must be a non-empty list"
-    for i, m in enumerate(messages):
-        if not isinstance(m, dict) or not isinstance(m.get("role"), str):
-            return f"messages[{i}] must be an object with a 'role'"
-    if endpoint == "anthropic":
-        mt = body.get("max_tokens")
-        if not isinstance(mt, int) or isinstance(mt, bool) or mt < 1:
-            return "'max_tokens' is required and must be a positive integer"
-    return None
+def retryable(status: int, message: str) -> bool:
+    if status in RETRYABLE:
+        return True
+    low = message.lower()
+    return status in (400, 403, 404, 422) and any(s in low for s in CANNOT_SERVE)
 
 
 class Proxy:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
-
-    def candidates(self, inc: Incoming, ex: Exchange) -> list[tuple[Model, Provider]] | Response:
-        cfg = self.rt.config
-        tier_key = inc.ident.tier or cfg.gateway.default_tier
-        tier = cfg.tier_named(tier_key)
-        if tier is None:
-            names = ", ".join(f"{t.name} ({t.letter})" for t in cfg.tiers.values())
-            return json_error(inc.endpoint, 404, f"unknown tier {tier_key!r} (tiers: {names})")
-        ex.tier = tier.name
-        if inc.ident.route == "b":
-            found = [m for m in cfg.models.values() if inc.body["model"] in (m.name, m.id)]
-            if not found:
-                return json_error(
-                    inc.endpoint, 404,
-                    f"model {inc.body['model']!r} is not configured (models: {', '.join(cfg.models)})",
-                )
-            names = [found[0].name]
-        else:
-            names = list(tier.models_for(ex.role))
-        out = []
-        for name in names:
-            model = cfg.models[name]
-            provider = cfg.providers[model.provider]
-            if provider.protocol != inc.endpoint:
-                ex.skipped.append({"model": name, "reason": f"speaks {provider.protocol}, endpoint is {inc.endpoint}"})
-                continue
-            out.append((model, provider))
-        return out
+        self.relay = Relay(rt)
 
     async def handle(self, inc: Incoming) -> Response:
         rt = self.rt
+        cfg = rt.config
         ex = Exchange(
             started=rt.clock(), agent=inc.ident.agent, route=inc.ident.route, tier=inc.ident.tier or "",
-            endpoint=inc.endpoint, path=inc.path, requested_model=str(inc.body.get("model", "")), stream=inc.stream,
+            endpoint=inc.endpoint, path=inc.path, requested_model=inc.model, stream=inc.stream,
         )
+        ex.session = session_key(inc.headers, inc.body, inc.endpoint)
+        tokens = estimate(inc.body, inc.endpoint)
+        tier = cfg.tier_named(inc.ident.tier or cfg.gateway.default_tier)
+        if tier is not None:
+            ex.tier = tier.name
+            ex.role = classify(inc.body, inc.endpoint, inc.headers, tier, long_threshold=cfg.gateway.long_context_tokens,
+                               model=inc.model, tokens=tokens)
+        route = RouteRequest(inc.ident.agent, inc.ident.route, inc.ident.tier, ex.role, inc.model, ex.session, tokens)
+        choice = plan(route, cfg, rt.routing)
+        ex.skipped = [s.as_dict() for s in choice.skipped]
+        if choice.error is not None:
+            headers = {"retry-after": str(int(choice.error.retry_after))} if choice.error.retry_after else {}
+            return await self.fail(ex, json_error(inc.endpoint, choice.error.status, choice.error.message, headers),
+                                   choice.error.message)
+
+        flight = None
+        if tier is not None and replay.enabled(cfg.cache.replay, tier.replay, inc.headers) and rt.replay is not None:
+            key = replay.make_key(inc.endpoint, tier.name, inc.body)
+            entry = await rt.replay.aget(key)
+            if entry is None:
+                flight = rt.coalescer.join(key)
+                if not flight.leader:
+                    entry = await flight.wait()
+                    flight = None
+            if entry is not None:
+                return await self.replayed(ex, entry)
+
         rt.in_flight += 1
         handed_off = False
         try:
-            chosen = self.candidates(inc, ex)
-            if isinstance(chosen, Response):
-                return await self.fail(ex, chosen, "no route")
-            if not chosen:
-                return await self.fail(ex, json_error(inc.endpoint, 503, "no configured model can serve this request"), "no candidate")
-            last: tuple[int, bytes, str] | None = None
-            for model, provider in chosen:
+            last: tuple[int, str, dict[str, str]] | None = None
+            for cand in choice.candidates:
+                model, provider = cand.model, cand.provider
                 attempt = Attempt(model=model.name, provider=provider.name)
+                try:
+                    body = self.upstream_body(inc, model, provider, ex.session)
+                except TranslationError as exc:
+                    attempt.outcome, attempt.error = "error", f"cannot translate: {exc}"
+                    ex.attempts.append(attempt)
+                    last = (400, str(exc), {})
+                    continue
+                if not rt.routing.health.begin(model.name):
+                    ex.skipped.append({"model": model.name, "reason": "half-open probe in flight", "until": None})
+                    continue
                 ex.attempts.append(attempt)
                 t0 = rt.clock()
+                rt.routing.quotas.record(model, tokens)
                 try:
                     opened = await upstream.open_stream(
-                        rt.client, upstream.url_for(provider), self.body_for(inc, model),
-                        self.headers_for(inc, provider), rt.config.gateway.timeouts,
+                        rt.client, provider.base_url + UPSTREAM_SUFFIX[provider.protocol], body,
+                        self.headers_for(inc, provider), cfg.gateway.timeouts,
                     )
                 except UpstreamError as exc:
                     attempt.outcome, attempt.error, attempt.ms = "error", str(exc), (rt.clock() - t0) * 1000
-                    last = (504 if "timeout" in exc.kind else 502, b"", f"{model.name}: {exc}")
+                    rt.routing.health.failure(model.name, None, str(exc))
+                    last = (504 if "timeout" in exc.kind else 502, f"{model.name}: {exc}", {})
                     continue
                 attempt.status = opened.status
                 if opened.status >= 400:
-                    payload = await self.read_error(opened)
+                    message = await self.read_error(opened)
                     attempt.outcome, attempt.ms = "error", (rt.clock() - t0) * 1000
-                    attempt.error = f"HTTP {opened.status}: {self.error_text(payload)}"
-                    last = (opened.status, payload, attempt.error)
-                    if opened.status in RETRYABLE:
+                    attempt.error = f"HTTP {opened.status}: {message}"
+                    wait = retry_after_from_headers(opened.headers, rt.clock())
+                    rt.routing.health.failure(model.name, opened.status, attempt.error, wait)
+                    hdrs = {"retry-after": str(max(1, int(wait)))} if wait else {}
+                    last = (opened.status, f"{model.name}: {attempt.error}", hdrs)
+                    if retryable(opened.status, message):
                         continue
-                    break
+                    break  # the client's request is at fault: the next model would refuse it too
                 ex.model, ex.provider = model.name, provider.name
                 if inc.stream:
+                    resp = await self.relay.start(inc, ex, attempt, opened, model, provider, t0, flight)
+                    if resp is None:  # the upstream failed before anything reached the client
+                        rt.routing.health.failure(model.name, opened.status, attempt.error or "stream failed")
+                        ex.model = ex.provider = None
+                        last = (502, f"{model.name}: {attempt.error}", {})
+                        continue
                     handed_off = True
-                    return self.stream_response(ex, attempt, opened, provider, t0)
-                return await self.complete(ex, attempt, opened, provider, t0)
-            status, payload, message = last or (502, b"", "no upstream answered")
-            ex.status = status
-            resp = json_error(inc.endpoint, status, rt.scrub(f"every candidate failed; last: {message}"))
-            return await self.fail(ex, resp, message)
+                    return resp
+                resp = await self.complete(inc, ex, attempt, opened, model, provider, t0, flight)
+                if resp is None:
+                    ex.model = ex.provider = None
+                    last = (502, f"{model.name}: {attempt.error}", {})
+                    continue
+                handed_off = flight is not None
+                return resp
+            status, message, headers = last or (503, "no candidate could be tried", {})
+            return await self.fail(ex, json_error(inc.endpoint, status, rt.scrub(f"every candidate failed; last: {message}"), headers), message)
         finally:
             if not handed_off:
                 rt.in_flight -= 1
+                if flight is not None:
+                    flight.release()
 
     async def fail(self, ex: Exchange, resp: Response, error: str) -> Response:
         ex.status, ex.outcome, ex.error = resp.status_code, "error", error
         await self.rt.record(ex)
         return resp
 
-    def body_for(self, inc: Incoming, model: Model) -> bytes:
-        """The original bytes when nothing changes; otherwise one re-serialisation."""
-        if inc.body.get("model") == model.id:
-            return inc.raw
-        body = dict(inc.body)
-        body["model"] = model.id
-        return orjson.dumps(body)
+    def upstream_body(self, inc: Incoming, model: Model, provider: Provider, session: str | None) -> bytes:
+        """The original bytes when nothing changes; otherwise translate/shape and serialise once.
+
+        Re-serialising JSON that needed no change can break prefix caches and thinking
+        signatures, so the common pass-through case forwards `inc.raw` untouched.
+        """
+        if inc.endpoint == provider.protocol:
+            body = {**inc.body, "model": model.id}
+            changed = inc.body.get("model") != model.id
+        else:
+            body = translate_request(inc.body, inc.endpoint, provider.protocol, model=model.id, stream=inc.stream,
+                                     reasoning_style="openrouter" if provider.is_openrouter else "effort")
+            changed = True
+        if provider.protocol == "anthropic":
+            changed |= drop_foreign_thinking(body, provider.protocol, model.id, target=provider.protocol)
+        changed |= bool(shape(body, provider.protocol, options_for(provider, model), session=session))
+        return orjson.dumps(body) if changed else inc.raw
 
     def headers_for(self, inc: Incoming, provider: Provider) -> dict[str, str]:
         h = {"content-type": "application/json", "accept": "text/event-stream" if inc.stream else "application/json"}
@@ -183,92 +204,63 @@ class Proxy:
         h.update(upstream.auth_headers(provider))
         return h
 
-    async def read_error(self, opened: Opened) -> bytes:
+    async def read_error(self, opened: Opened) -> str:
         try:
-            return (await opened.read_all(idle=5.0))[:65536]
+            payload = (await opened.read_all(idle=5.0))[:65536]
         except UpstreamError:
-            return opened.first[:65536]
-
-    def error_text(self, payload: bytes) -> str:
+            payload = opened.first[:65536]
         try:
             obj = orjson.loads(payload)
             err = obj.get("error", obj) if isinstance(obj, dict) else obj
             msg = err.get("message") if isinstance(err, dict) else None
-            return self.rt.scrub(str(msg or payload[:200].decode(errors="replace")))[:300]
+            text = str(msg or payload[:300].decode(errors="replace"))
         except orjson.JSONDecodeError:
-            return self.rt.scrub(payload[:200].decode(errors="replace"))
+            text = payload[:300].decode(errors="replace")
+        return self.rt.scrub(text)[:300]
 
-    async def complete(self, ex: Exchange, attempt: Attempt, opened: Opened, provider: Provider, t0: float) -> Response:
+    async def complete(self, inc: Incoming, ex: Exchange, attempt: Attempt, opened: Opened, model: Model,
+                       provider: Provider, t0: float, flight: replay.Flight | None) -> Response | None:
+        """A whole JSON answer; None (with attempt.error set) when it was unusable and the next model may try."""
         rt = self.rt
         try:
             data = await opened.read_all(rt.config.gateway.timeouts.idle)
-        except UpstreamError as exc:
-            attempt.outcome, attempt.error = "error", str(exc)
-            return await self.fail(ex, json_error(ex.endpoint, 502, f"{ex.model}: {exc}"), str(exc))
-        ex.first_byte = ex.first_byte or rt.clock()
-        attempt.ms = (rt.clock() - t0) * 1000
-        attempt.outcome = "ok"
-        try:
-            ex.usage = from_body(provider.protocol, orjson.loads(data))
-        except orjson.JSONDecodeError:
-            pass
-        ex.status, ex.outcome = opened.status, "ok"
-        await rt.record(ex)
-        return Response(data, status=opened.status, content_type=opened.headers.get("content-type", "application/json"),
-                        headers={"x-xx-model": ex.model or "", "x-xx-exchange": ex.id})
-
-    def stream_response(self, ex: Exchange, attempt: Attempt, opened: Opened, provider: Provider, t0: float) -> Response:
-        resp = Response(
-            self.relay(ex, attempt, opened, provider, t0),
-            status=opened.status,
-            content_type=opened.headers.get("content-type", "text/event-stream"),
-            headers={"cache-control": "no-cache", "x-xx-model": ex.model or "", "x-xx-exchange": ex.id},
-        )
-        resp.timeout = None  # streams may outlive Quart's response timeout; idle gaps are ours to police
-        return resp
-
-    async def relay(self, ex: Exchange, attempt: Attempt, opened: Opened, provider: Provider, t0: float) -> AsyncIterator[bytes]:
-        rt = self.rt
-        tap = UsageTap(provider.protocol)
-        done = False
-        try:
-            ex.first_byte = rt.clock()
-            tap.feed(opened.first)
-            yield opened.first
-            async for chunk in opened.rest(rt.config.gateway.timeouts.idle):
-                tap.feed(chunk)
-                yield chunk
-            tap.close()
-            if tap.finished:
-                attempt.outcome, ex.outcome, ex.status = "ok", "ok", opened.status
-            else:
-                attempt.outcome, ex.outcome, ex.status = "error", "error", 502
-                attempt.error = ex.error = tap.error or "upstream stream ended before its final event"
-                yield self.stream_error(ex.endpoint, ex.error)
-        except UpstreamError as exc:
-            attempt.outcome, ex.outcome, ex.status = "error", "error", 502
-            attempt.error = ex.error = f"{ex.model}: {exc}"
-            yield self.stream_error(ex.endpoint, ex.error)
-        except (asyncio.CancelledError, GeneratorExit):
-            attempt.outcome, ex.outcome, ex.status, ex.error = "aborted", "aborted", 499, "client disconnected"
+            parsed = orjson.loads(data)
+            usage = provider_usage(provider.protocol, parsed)
+            if provider.protocol != inc.endpoint:
+                data = orjson.dumps(translate_response(parsed, provider.protocol, inc.endpoint, requested_model=inc.model))
+        except (UpstreamError, orjson.JSONDecodeError, UpstreamMalformed, TranslationError) as exc:
+            attempt.outcome, attempt.error = "error", f"unusable answer: {exc}"
             attempt.ms = (rt.clock() - t0) * 1000
-            ex.usage = tap.usage
-            await opened.close()
-            rt.in_flight -= 1
-            done = True
-            rt.record_nowait(ex)
-            raise
-        finally:
-            if not done:
-                attempt.ms = (rt.clock() - t0) * 1000
-                ex.usage = tap.usage
-                rt.in_flight -= 1
-                await rt.record(ex)
+            rt.routing.health.failure(model.name, opened.status, attempt.error)
+            return None
+        ex.first_byte = rt.clock()
+        attempt.ms = (ex.first_byte - t0) * 1000
+        attempt.outcome = "ok"
+        ex.usage = usage
+        ex.status, ex.outcome = opened.status, "ok"
+        rt.routing.health.success(model.name, attempt.ms, attempt.ms)
+        rt.routing.affinity.remember(ex.session, ex.role, model.name)
+        content_type = "application/json"
+        if flight is not None:
+            entry = replay.Entry(opened.status, {"content-type": content_type}, [data], False, inc.endpoint, ex.tier,
+                                 model.name, provider.name, usage, rt.clock())
+            await rt.replay.aput(flight.key, entry)
+            flight.resolve(entry)
+        await rt.record(ex, model.price)
+        return Response(data, status=opened.status, content_type=content_type,
+                        headers={"x-xx-model": model.name, "x-xx-exchange": ex.id})
 
-    def stream_error(self, dialect: str, message: str) -> bytes:
-        body = error_body(dialect, 502, self.rt.scrub(message))
-        if dialect == "anthropic":
-            return encode(orjson.dumps(body).decode(), event="error")
-        if dialect == "responses":
-            return encode(orjson.dumps({"type": "error", "code": "upstream_error", "message": body["error"]["message"]}).decode(), event="error")
-        return encode(orjson.dumps(body).decode())
+    async def replayed(self, ex: Exchange, entry: replay.Entry) -> Response:
+        rt = self.rt
+        ex.model, ex.provider, ex.usage = entry.model, entry.provider, entry.usage
+        ex.status, ex.outcome, ex.first_byte = entry.status, "ok", rt.clock()
+        price = rt.config.models[entry.model].price if entry.model in rt.config.models else None
+        await rt.record(ex, price, replay=True)
+        headers = {**entry.headers, "x-xx-model": entry.model or "", "x-xx-exchange": ex.id, "x-xx-replay": "1"}
+        return Response(entry.body, status=entry.status, headers=headers)
+
+
+def provider_usage(protocol: str, body: Any):
+    from gateway.dialects import DIALECTS
+
+    return DIALECTS[protocol].usage_from_body(body)

@@ -6,6 +6,8 @@ in one process — as in tests — never share state.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -14,30 +16,50 @@ from typing import Any
 
 import httpx
 
-from gateway import __version__, paths
-from gateway.config import Config
+from gateway import __version__, cache, paths
+from gateway.affinity import Affinity
+from gateway.config import Config, ConfigError, Price, load
 from gateway.events import Broker
 from gateway.exchange import Exchange
+from gateway.health import Health
 from gateway.ledger import Ledger
+from gateway.quotas import Quotas
+from gateway.replay import Coalescer, ReplayCache
+from gateway.routing import RoutingState
 from gateway.stats import Stats
+
+log = logging.getLogger("xx.gateway")
 
 
 class Runtime:
-    def __init__(self, config: Config, *, ledger_path: Path | None = None, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, config: Config, *, ledger_path: Path | None = None, clock: Callable[[], float] = time.time,
+                 replay_path: Path | None = None) -> None:
         self.config = config
         self.clock = clock
         self.started = clock()
         self.version = __version__
         self.instance = os.urandom(6).hex()
         self.ledger_path = ledger_path or paths.ledger_file()
+        self.replay_path = replay_path or (self.ledger_path.parent / "replay.sqlite3" if ledger_path else None)
         self.ledger: Ledger | None = None
+        self.replay: ReplayCache | None = None
+        self.coalescer = Coalescer()
         self.client: httpx.AsyncClient | None = None
         self.broker = Broker()
         self.stats = Stats(clock)
+        self.aggregate = cache.Aggregate(clock=clock)
+        self.routing = RoutingState(
+            health=Health(config.breaker, clock, on_change=self._model_changed),
+            quotas=Quotas(config, clock),
+            affinity=Affinity(clock=clock),
+            clock=clock,
+        )
         self.in_flight = 0
         self.config_error: str | None = None
+        self._config_mtime = self._mtime()
         self._secrets = config.secrets()
 
+    # -- secrets -------------------------------------------------------------------------
     def scrub(self, text: str) -> str:
         """Remove every configured secret from text bound for logs, ledger, events or clients."""
         for secret in self._secrets:
@@ -45,8 +67,71 @@ class Runtime:
                 text = text.replace(secret, "***")
         return text
 
+    # -- lifecycle -----------------------------------------------------------------------
+    def open(self) -> None:
+        self.ledger = Ledger(self.ledger_path)
+        from gateway.replay import default_path
+
+        self.replay = ReplayCache(self.replay_path or default_path(), self.config.cache.replay_ttl_s,
+                                  self.config.cache.replay_max_entries, clock=self.clock)
+        midnight = self.clock() - self.clock() % 86400
+        rows = self.ledger.attempts_since(midnight)
+        self.routing.quotas.restore(rows)
+        for ex in self.ledger.since(midnight):
+            self.aggregate.add(Exchange.from_dict(ex))
+
+    def close(self) -> None:
+        self.broker.close()
+        if self.ledger is not None:
+            self.ledger.close()
+        if self.replay is not None:
+            self.replay.close()
+
+    async def background(self) -> None:
+        """Once a second: surface time-driven model changes and pick up config edits."""
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                self.routing.health.poll()
+                self.reload_if_changed()
+            except Exception:  # a bug here must not stop the loop
+                log.exception("background tick failed")
+
+    # -- hot reload ----------------------------------------------------------------------
+    def _mtime(self) -> float | None:
+        if self.config.source.startswith("<"):
+            return None
+        try:
+            return Path(self.config.source).stat().st_mtime
+        except OSError:
+            return None
+
+    def reload_if_changed(self) -> bool:
+        mtime = self._mtime()
+        if mtime is None or mtime == self._config_mtime:
+            return False
+        self._config_mtime = mtime
+        try:
+            new = load(Path(self.config.source))
+        except ConfigError as exc:
+            self.config_error = "; ".join(exc.problems)[:1000]
+            log.error("config reload failed, keeping the last valid config: %s", self.config_error)
+            self.broker.publish("config", {"ok": False, "error": self.config_error})
+            return False
+        self.apply_config(new)
+        log.info("config reloaded from %s", new.source)
+        return True
+
+    def apply_config(self, new: Config) -> None:
+        self.config = new
+        self.config_error = None
+        self._secrets = new.secrets()
+        self.routing.quotas.update_config(new)
+        self.routing.health.breaker = new.breaker
+        self.broker.publish("config", {"ok": True, "source": new.source})
+
+    # -- views ---------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
-        now = self.clock()
         return {
             "status": "ok",
             "service": "xx-gateway",
@@ -54,26 +139,81 @@ class Runtime:
             "pid": os.getpid(),
             "instance": self.instance,
             "started": self.started,
-            "uptime_s": round(now - self.started, 3),
+            "uptime_s": round(self.clock() - self.started, 3),
             "url": self.config.gateway.url,
             "config": self.config.source,
+            "config_error": self.config_error,
         }
 
     def snapshot(self) -> dict[str, Any]:
         """The `/xx/stats` document."""
+        agg = self.aggregate.to_dict()
+        overall = agg.get("overall", {})
         return {
             "version": self.version,
             "started": self.started,
             "uptime_s": round(self.clock() - self.started, 3),
             "requests": self.stats.requests(self.in_flight),
+            "cache": {
+                "classes": overall.get("classes", {}),
+                "input_tokens": overall.get("input_tokens", 0),
+                "cache_read": overall.get("cache_read", 0),
+                "cache_write": overall.get("cache_write", 0),
+                "output_tokens": overall.get("output_tokens", 0),
+                "hit_ratio": overall.get("hit_ratio", 0.0),
+                "saved_usd": overall.get("saved_usd", 0.0),
+                "cost_usd": overall.get("cost_usd", 0.0),
+                "series": overall.get("series", []),
+            },
+            "by_model": agg.get("by_model", {}),
+            "by_agent": agg.get("by_agent", {}),
+            "by_tier": agg.get("by_tier", {}),
+            "replay": self.replay.stats() if self.replay is not None else None,
             "config": {"source": self.config.source, "error": self.config_error},
         }
 
-    def extra_metrics(self) -> list[str]:
-        return []
+    def model_row(self, name: str) -> dict[str, Any]:
+        cfg = self.config
+        model = cfg.models[name]
+        provider = cfg.providers.get(model.provider)
+        row: dict[str, Any] = {
+            "name": name, "provider": model.provider, "id": model.id,
+            "protocol": provider.protocol if provider else None, "free": model.free, "pool": cfg.pool_of(model),
+            "tiers": {t.name: [r for r, names in t.roles.items() if name in names] or (["ranked"] if t.rank else [])
+                      for t in cfg.tiers.values() if t.rank or any(name in names for names in t.roles.values())},
+        }
+        row.update(self.routing.health.row(name))
+        quota = self.routing.quotas.snapshot(model)
+        row.update(rpm=quota["rpm"], rpd=quota["rpd"], tpm=quota["tpm"])
+        if provider is not None and provider.api_key_ref and not provider.api_key:
+            row["state"], row["detail"] = "unconfigured", f"{provider.api_key_ref} is not set"
+        elif row.get("state") == "healthy":
+            full = [k for k in ("rpm", "rpd", "tpm") if quota[k].get("limit") and quota[k]["used"] >= quota[k]["limit"]]
+            if full or quota.get("pool_cooling_until"):
+                row["state"] = "quota"
+                row["detail"] = f"{full[0]} {quota[full[0]]['used']}/{quota[full[0]]['limit']}" if full else "pool cooling down"
+                row["until"] = quota["rpd"].get("reset_at") if "rpd" in full else quota.get("pool_cooling_until")
+        by_model = self.aggregate.to_dict().get("by_model", {}).get(name)
+        row["cache_hit_ratio"] = by_model.get("hit_ratio") if by_model else None
+        return row
 
-    async def record(self, ex: Exchange) -> None:
-        """Finish an Exchange: ledger (awaited commit), stats, events."""
+    def models(self) -> list[dict[str, Any]]:
+        return [self.model_row(name) for name in self.config.models]
+
+    def _model_changed(self, name: str) -> None:
+        if name in self.config.models:
+            self.broker.publish("model", self.model_row(name))
+
+    def extra_metrics(self) -> list[str]:
+        lines = cache.prometheus_lines(self.aggregate)
+        lines += ["# HELP xx_model_up Model state (1 healthy, 0 otherwise).", "# TYPE xx_model_up gauge"]
+        for name in self.config.models:
+            state = self.routing.health.row(name).get("state")
+            lines.append(f'xx_model_up{{model="{name}",state="{state}"}} {int(state == "healthy")}')
+        return lines
+
+    # -- recording -----------------------------------------------------------------------
+    def _finish(self, ex: Exchange, price: Price | None, replay: bool) -> None:
         if ex.ended is None:
             ex.ended = self.clock()
         if ex.error:
@@ -81,16 +221,21 @@ class Runtime:
         for a in ex.attempts:
             if a.error:
                 a.error = self.scrub(a.error)
+        cache.annotate(ex, price, replay=replay)
         self.stats.add(ex)
+        self.aggregate.add(ex)
         self.broker.publish("exchange", ex.to_dict())
+        if log.isEnabledFor(logging.INFO):
+            log.info("%s", cache.log_line(ex))
+
+    async def record(self, ex: Exchange, price: Price | None = None, *, replay: bool = False) -> None:
+        """Finish an Exchange: stats, events, then the ledger (awaited commit)."""
+        self._finish(ex, price, replay)
         if self.ledger is not None:
             await self.ledger.write(ex)
 
-    def record_nowait(self, ex: Exchange) -> None:
+    def record_nowait(self, ex: Exchange, price: Price | None = None) -> None:
         """For a cancelled request: nothing may be awaited, but the row must not be lost."""
-        if ex.ended is None:
-            ex.ended = self.clock()
-        self.stats.add(ex)
-        self.broker.publish("exchange", ex.to_dict())
+        self._finish(ex, price, False)
         if self.ledger is not None:
             self.ledger.write_nowait(ex)

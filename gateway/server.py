@@ -47,6 +47,15 @@ def write_runtime(config: Config, started: float, instance: str) -> Path:
     return path
 
 
+def remove_runtime(path: Path) -> None:
+    """Remove the runtime file only if it is still ours (a newer gateway may have replaced it)."""
+    try:
+        if json.loads(path.read_text()).get("pid") == os.getpid():
+            path.unlink()
+    except (OSError, ValueError):
+        pass
+
+
 async def run(config: Config, *, runtime_file: bool = True) -> None:
     from gateway.app import create_app
 
@@ -74,11 +83,7 @@ async def run(config: Config, *, runtime_file: bool = True) -> None:
         await hypercorn_serve(app, hyper_config(config), shutdown_trigger=shutdown_trigger)
     finally:
         if written is not None:
-            try:
-                if json.loads(written.read_text()).get("pid") == os.getpid():
-                    written.unlink()
-            except (OSError, ValueError):
-                pass
+            remove_runtime(written)
         log.info("xx gateway stopped")
 
 

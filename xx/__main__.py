@@ -1,5 +1,4 @@
 import sys
-
 from xx.cli import main
 
 sys.exit(main())

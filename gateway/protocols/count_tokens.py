@@ -22,12 +22,32 @@ _PROMPT_KEYS = {
     "responses": ("instructions", "input", "tools"),
     "gemini": ("systemInstruction", "system_instruction", "contents", "tools"),
 }
-_LIST_OVERHEAD = {"messages": MESSAGE_OVERHEAD, "input": MESSAGE_OVERHEAD, "contents": MESSAGE_OVERHEAD,
-                  "tools": TOOL_OVERHEAD, "functions": TOOL_OVERHEAD}
+_LIST_OVERHEAD = {
+    "messages": MESSAGE_OVERHEAD,
+    "input": MESSAGE_OVERHEAD,
+    "contents": MESSAGE_OVERHEAD,
+    "tools": TOOL_OVERHEAD,
+    "functions": TOOL_OVERHEAD,
+}
 # values that never reach the model as text
-_SKIP = frozenset({"type", "role", "id", "tool_use_id", "tool_call_id", "call_id", "cache_control",
-                   "signature", "encrypted_content", "reasoning_details", "media_type", "mimeType",
-                   "mime_type", "status"})
+_SKIP = frozenset(
+    {
+        "type",
+        "role",
+        "id",
+        "tool_use_id",
+        "tool_call_id",
+        "call_id",
+        "cache_control",
+        "signature",
+        "encrypted_content",
+        "reasoning_details",
+        "media_type",
+        "mimeType",
+        "mime_type",
+        "status",
+    }
+)
 _IMAGE_TYPES = frozenset({"image", "image_url", "input_image", "document", "input_file"})
 
 

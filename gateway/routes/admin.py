@@ -10,7 +10,7 @@ from collections.abc import Callable
 import orjson
 from quart import Quart, Response, request
 
-from gateway.errors import error_body
+from gateway.dialects import error_body
 from gateway.metrics import render as render_metrics
 from gateway.runtime import Runtime
 
@@ -38,7 +38,7 @@ def register(app: Quart, rt: Runtime, authorized: Callable[[], bool]) -> None:
             problems.append("upstream client not open")
         if rt.config_error:
             problems.append(f"config reload failed (serving the last valid config): {rt.config_error}")
-        status = 503 if problems[:2] and (rt.ledger is None or rt.client is None) else 200
+        status = 503 if rt.ledger is None or rt.client is None else 200
         return _json({"ready": status == 200, "problems": problems}, status)
 
     @app.get("/metrics")
@@ -63,6 +63,23 @@ def register(app: Quart, rt: Runtime, authorized: Callable[[], bool]) -> None:
             return _json(error_body("openai", 400, "limit must be an integer"), 400)
         rows = await app.ensure_async(rt.ledger.recent)(limit) if rt.ledger else []
         return _json({"requests": rows})
+
+    @app.get("/xx/models")
+    async def admin_models() -> Response:
+        if (denied := guard()) is not None:
+            return denied
+        return _json({"models": rt.models()})
+
+    @app.post("/xx/models/<name>/reset")
+    async def admin_reset(name: str) -> Response:
+        if (denied := guard()) is not None:
+            return denied
+        if name not in rt.config.models:
+            return _json(error_body("openai", 404, f"unknown model {name!r} (models: {', '.join(rt.config.models)})"), 404)
+        rt.routing.health.reset(name)
+        row = rt.model_row(name)
+        rt.broker.publish("model", row)
+        return _json({"ok": True, "model": row})
 
     @app.get("/xx/events")
     async def events() -> Response:

@@ -35,11 +35,11 @@ async def serve(args: argparse.Namespace) -> None:
         loop.add_signal_handler(sig, stop.set)
     url = await sim.start(args.host, args.port)
     try:
-        print(url, flush=True)
         if args.ready_file:
             tmp = args.ready_file.with_name(args.ready_file.name + ".tmp")
             tmp.write_text(url + "\n")
             os.replace(tmp, args.ready_file)
+        print(url, flush=True)
         await stop.wait()
     finally:
         await sim.stop()

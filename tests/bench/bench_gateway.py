@@ -47,7 +47,7 @@ def start_gateway(sim_url: str, tmp: Path) -> tuple[subprocess.Popen[bytes], str
 
     port = free_port()
     cfg = tmp / "config.toml"
-    cfg.write_text(sim_config_text(sim_url, port=port))
+    cfg.write_text(sim_config_text(sim_url, port=port, rpm=10_000_000, rpd=10_000_000))
     env = {**os.environ, "XX_CONFIG": str(cfg), "XDG_STATE_HOME": str(tmp / "state")}
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "gateway"], env=env, stderr=subprocess.DEVNULL, cwd=ROOT)

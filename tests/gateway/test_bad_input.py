@@ -52,7 +52,7 @@ CASES = [
     ("GET", "/v1/messages", None, 405, "anthropic"),
     ("DELETE", "/v1/chat/completions", None, 405, "openai"),
     ("POST", "/x/claude/q/free/v1/messages", MSG, 404, "anthropic"),
-    ("POST", "/x/claude/p/nosuchtier/v1/messages", MSG, 404, "anthropic"),
+    ("POST", "/x/claude/p/nosuchtier/v1/messages", MSG, 400, "anthropic"),
     ("POST", "/x/claude/b/free/v1/messages", {**MSG, "model": "not-configured"}, 404, "anthropic"),
 ]
 
@@ -80,7 +80,7 @@ def test_bad_input_gets_dialect_4xx(gw, method: str, path: str, body, status: in
 
 def test_unknown_tier_names_the_tiers(gw) -> None:
     r = httpx.post(gw.url + "/x/claude/p/zz/v1/messages", json=MSG, timeout=10)
-    assert "free (f)" in r.json()["error"]["message"]
+    assert "free f" in r.json()["error"]["message"]
 
 
 def test_unreachable_upstream_is_a_clean_502(gw) -> None:

@@ -39,7 +39,7 @@ def start_gateway(cfg_path: Path, state: Path, extra_env: dict[str, str] | None 
 def write_config(tmp_path: Path, sim_url: str, key_ref: str | None = None) -> Path:
     from gateway.simulator.config import sim_config_text
 
-    text = sim_config_text(sim_url, port=free_port())
+    text = sim_config_text(sim_url, port=free_port(), rpm=100_000, rpd=1_000_000)
     if key_ref:
         for proto in ("anthropic", "openai", "responses"):
             text = text.replace(f'protocol = "{proto}"', f'protocol = "{proto}"\napi_key = "{key_ref}"')

@@ -65,7 +65,8 @@ class GatewayThread:
         return self.rt.ledger.recent(1000)
 
 
-def config_for(sim_url: str, port: int, extra: str = "") -> Config:
+def config_for(sim_url: str, port: int, extra: str = "", *, rpm: int = 100_000, rpd: int = 1_000_000) -> Config:
+    """The simulator's config with quotas out of the way (tests of quotas pass their own)."""
     from gateway.simulator.config import sim_config_text
 
-    return parse(sim_config_text(sim_url, port=port) + extra, source="<test>", env={})
+    return parse(sim_config_text(sim_url, port=port, rpm=rpm, rpd=rpd) + extra, source="<test>", env={})
