@@ -14,7 +14,6 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -179,7 +178,7 @@ class Config:
 
 
 def default_text() -> str:
-    return resources.files("gateway").joinpath("default_config.toml").read_text()
+    return (Path(__file__).parent / "default_config.toml").read_text()
 
 
 def resolve_ref(value: str, env: Mapping[str, str]) -> tuple[str | None, str | None]:

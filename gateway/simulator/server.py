@@ -119,9 +119,9 @@ class Handlers:
         if fault is not None:
             if fault.stall:
                 await asyncio.sleep(fault.stall)
-            if fault.is_status:
-                assert fault.status is not None
-                return _error(protocol, fault.status, fault.message, headers=fault_headers(_dialect(protocol), fault))
+            if fault.is_status or (fault.error_after is not None and not prompt.stream):
+                status = fault.status or 529  # an in-stream error event is a plain error without a stream
+                return _error(protocol, status, fault.message, headers=fault_headers(_dialect(protocol), fault))
         reply = decide(prompt, self.state.take_script(prompt.model))
         tokens = Tokens(prompt_tokens(prompt.segments), reply.output_tokens, self.state.cache_for(prompt))
         ans = _Answer(prompt, reply, tokens, self.state.next_id(), int(time.time()))
@@ -177,7 +177,7 @@ def _abort(request: web.Request) -> None:
 
 async def _send_json(request: web.Request, body: bytes, headers: dict[str, str], fault: Fault | None) -> web.StreamResponse:
     if fault is None or not (fault.malformed_after is not None or fault.reset_after is not None
-                             or fault.truncate or fault.stall_after is not None or fault.error_after is not None):  # fmt: skip
+                             or fault.truncate or fault.stall_after is not None):  # fmt: skip
         return web.Response(body=body, content_type=_JSON, headers=headers)
     if fault.malformed_after is not None:
         return web.Response(body=body[: len(body) // 2], content_type=_JSON, headers=headers)

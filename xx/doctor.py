@@ -1,0 +1,141 @@
+"""`xx doctor [--json]`: what a launch needs, checked; exit 1 when something it needs is broken.
+
+Broken (exit 1): the config or a profile does not load, or the gateway port is taken by
+something that is not our gateway. Warnings: an agent binary missing, a version outside the
+profile's verified range, an unverified profile, no provider key set, tmux missing.
+Provider keys are reported by variable name only, never by value.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from xx import profiles
+
+from gateway.config import Config, ConfigError, load
+
+VERSION_TIMEOUT_S = 8.0
+_VERSION = re.compile(r"(\d+\.\d+(?:\.\d+)?)")
+
+
+@dataclass
+class Check:
+    name: str
+    status: str            # "ok" | "warn" | "fail"
+    detail: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def agent_version(binary: str, timeout: float = VERSION_TIMEOUT_S) -> tuple[str | None, str | None]:
+    """(path, version) — version None when `<bin> --version` fails or prints no number."""
+    path = shutil.which(binary)
+    if path is None:
+        return None, None
+    try:
+        out = subprocess.run(
+            [path, "--version"], capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return path, None
+    # Codex prints a warning line before its version: take the last line that has a number.
+    for line in reversed((out.stdout + "\n" + out.stderr).splitlines()):
+        m = _VERSION.search(line)
+        if m and "WARNING" not in line:
+            return path, m.group(1)
+    return path, None
+
+
+def check_agents(profs: dict[str, profiles.Profile]) -> list[Check]:
+    ordered = sorted(profs.values(), key=lambda p: p.letter)
+    with ThreadPoolExecutor(max_workers=max(1, len(ordered))) as pool:
+        results = list(pool.map(lambda p: agent_version(p.binary), ordered))
+    checks = []
+    for prof, (path, version) in zip(ordered, results, strict=True):
+        data = {"letter": prof.letter, "binary": prof.binary, "path": path, "version": version,
+                "verified": prof.verified, "versions": prof.versions}
+        name = f"agent {prof.name} ({prof.letter})"
+        if path is None:
+            checks.append(Check(name, "warn", f"`{prof.binary}` not found; install: {prof.package}", data))
+        elif not prof.verified:
+            checks.append(Check(name, "warn", f"{path} {version or '?'}: profile unverified (flags not checked against this CLI)", data))
+        elif version is None:
+            checks.append(Check(name, "warn", f"{path}: `{prof.binary} --version` gave no version", data))
+        elif prof.versions and not profiles.in_range(version, prof.versions):
+            checks.append(Check(name, "warn", f"{version} is outside the verified range {prof.versions}: flags may have changed", data))
+        else:
+            checks.append(Check(name, "ok", f"{version} at {path}", data))
+    return checks
+
+
+def check_keys(config: Config) -> list[Check]:
+    out = []
+    for p in config.providers.values():
+        if not p.api_key_ref:
+            out.append(Check(f"key {p.name}", "ok", "no key needed", {"provider": p.name}))
+            continue
+        var = p.api_key_ref.strip("${}")
+        status, detail = ("ok", f"{var} is set") if p.api_key else ("warn", f"{var} is not set: {p.name} models will be skipped")
+        out.append(Check(f"key {p.name}", status, detail, {"provider": p.name, "variable": var, "set": bool(p.api_key)}))
+    return out
+
+
+def check_gateway(config: Config) -> list[Check]:
+    try:
+        from xx import supervisor
+    except ImportError:
+        return [Check("gateway", "warn", "xx.supervisor is not available in this build")]
+    health = supervisor.probe(config)
+    url = config.gateway.url
+    if health is not None:
+        return [Check("gateway", "ok", f"up at {url}: {health.get('service')} {health.get('version', '')} pid {health.get('pid')}", {"health": health})]
+    in_use = getattr(supervisor, "port_in_use", None)
+    if in_use is not None and in_use(config.gateway.host, config.gateway.port):
+        return [Check("gateway", "fail", f"port {config.gateway.port} is taken by something that is not the xx gateway: change gateway.port")]
+    return [Check("gateway", "ok", f"not running; `xx <code>` starts it at {url}")]
+
+
+def run_checks() -> list[Check]:
+    checks: list[Check] = []
+    config: Config | None = None
+    try:
+        config = load()
+        checks.append(Check("config", "ok", f"{config.source}: {len(config.tiers)} tiers, {len(config.models)} models"))
+    except ConfigError as exc:
+        checks.append(Check("config", "fail", str(exc)))
+    try:
+        profs = profiles.load_all()
+        unverified = sorted(p.name for p in profs.values() if not p.verified)
+        detail = f"{len(profs)} profiles" + (f"; unverified: {', '.join(unverified)}" if unverified else "")
+        checks.append(Check("profiles", "ok", detail, {"unverified": unverified}))
+        checks += check_agents(profs)
+    except profiles.ProfileError as exc:
+        checks.append(Check("profiles", "fail", str(exc)))
+    if config is not None:
+        checks += check_keys(config)
+        checks += check_gateway(config)
+    tmux = shutil.which("tmux")
+    checks.append(Check("tmux", "ok" if tmux else "warn", tmux or "not found: --tmux and launcher.tmux will not work"))
+    return checks
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="xx doctor", description="Diagnose agents, config, keys and the gateway.")
+    ap.add_argument("--json", action="store_true", help="machine-readable")
+    args = ap.parse_args(argv)
+    checks = run_checks()
+    broken = any(c.status == "fail" for c in checks)
+    if args.json:
+        print(json.dumps({"ok": not broken, "checks": [asdict(c) for c in checks]}, indent=2))
+    else:
+        mark = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
+        for c in checks:
+            print(f"[{mark[c.status]}] {c.name}: {c.detail}")
+        print("\nsomething a launch needs is broken" if broken else "\nready", file=sys.stderr if broken else sys.stdout)
+    return 1 if broken else 0

@@ -1,0 +1,239 @@
+"""Turn (code, profile, config, options) into the exact argv, env changes and per-launch files.
+
+Pure: everything it needs (inherited environment, uid, state dir, home) comes in through
+`Options`, so one test can check every agent × mode × route without touching a disk or a
+process. `launch` performs the plan; `--dry-run` prints it.
+
+Placeholders in profile templates: {url} gateway root, {base} `<url>/x/<agent>/<route>/<tier>`,
+{token}, {agent}, {model}, {tier}, {route}, {session}, {prompt}, {dir} the per-launch directory,
+{file:NAME} a per-launch file's path. Unknown braces (JSON, `{env:VAR}`) are left alone.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from xx.codes import Spec
+from xx.profiles import Profile, Wiring
+
+from gateway.config import Config
+
+PLACEHOLDER_TOKEN = "xx-local"  # a fixed, non-secret token for a loopback gateway without one
+KEY_ENV = "XX_GATEWAY_KEY"
+# Inherited variables that would send an agent's traffic somewhere other than the gateway.
+PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|AUTH", re.I)
+_PLACE = re.compile(r"\{(url|base|token|agent|model|tier|route|session|prompt|dir|file:[^{}]+)\}")
+
+
+class PlanError(ValueError):
+    """Options that cannot work with this agent and mode; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Options:
+    model: str | None = None
+    session: str | None = None
+    prompt: str | None = None
+    extra: tuple[str, ...] = ()
+    safe: bool = False                      # leave the bypass-approval flags off
+    gateway_url: str | None = None          # what ensure_running returned; default config's url
+    environ: Mapping[str, str] = field(default_factory=dict)
+    is_root: bool = False
+    state_dir: Path = Path("/nonexistent/xx-state")
+    home: Path = Path("~")
+
+
+@dataclass(frozen=True)
+class LaunchPlan:
+    agent: str
+    binary: str
+    package: str
+    argv: list[str]
+    env: dict[str, str | None]              # NAME -> value, or None to remove it
+    files: dict[str, str]                   # absolute path -> content
+    overlays: dict[str, str]                # per-launch dir -> the user's dir it mirrors
+    route: str
+    tier: str | None
+    gateway: str | None
+    launch_dir: str | None
+    secrets: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, object]:
+        """The `--dry-run --json` contract, secret values masked."""
+        return {
+            "argv": [mask_text(a, self.secrets) for a in self.argv],
+            "env": {k: mask_env(k, v, self.secrets) for k, v in self.env.items()},
+            "route": self.route,
+            "tier": self.tier,
+            "gateway": self.gateway,
+            "files": dict(self.files),
+        }
+
+
+def plan(spec: Spec, profile: Profile, config: Config, options: Options) -> LaunchPlan:
+    mode = spec.mode
+    if mode not in profile.modes:
+        reason = profile.unsupported.get(mode) or f"{profile.name} has no mode {mode!r}"
+        raise PlanError(f"{spec.code}: {reason}")
+    _check_options(spec, profile, options)
+    gated = spec.route in ("p", "b")
+    tier = _tier_name(spec, config) if gated else None
+    url = (options.gateway_url or config.gateway.url).rstrip("/") if gated else None
+    token = config.gateway.token or PLACEHOLDER_TOKEN
+
+    wiring = _merge(profile.gateway, profile.proxy) if spec.route == "p" else profile.gateway if gated else profile.direct
+    model = options.model or wiring.default_model
+    values: dict[str, str] = {"agent": profile.name, "route": spec.route, "tier": tier or ""}
+    if url:
+        values |= {"url": url, "base": f"{url}/x/{profile.name}/{spec.route}/{tier}", "token": token}
+    values |= {"model": model or "", "session": options.session or "", "prompt": options.prompt or ""}
+
+    # Files first: their content decides the per-launch directory, which env and argv then name.
+    contents = {name: render(text, values) for name, text in wiring.files.items()}
+    launch_dir = _launch_dir(options.state_dir, profile.name, contents) if (contents or wiring.overlay) else None
+    if launch_dir:
+        values["dir"] = str(launch_dir)
+    files = {str(launch_dir / name): text for name, text in contents.items()} if launch_dir else {}
+    overlays: dict[str, str] = {}
+    if wiring.overlay and launch_dir:
+        src = _overlay_source(wiring.overlay.sources, options)
+        if src:
+            overlays[str(launch_dir / wiring.overlay.dir)] = src
+
+    bypass = not options.safe
+    slots = {
+        "@always": list(profile.always),
+        "@bypass": list(profile.bypass) if bypass else [],
+        "@route": list(wiring.args),
+        "@model": list(wiring.model if wiring.model is not None else profile.model) if model else [],
+        "@extra": list(options.extra),
+        "@prompt": list(profile.prompt or ()) if options.prompt and mode != "n" else [],
+    }
+    argv = [profile.binary]
+    for tok in profile.modes[mode]:
+        if tok in slots:
+            argv += [render(t, values) for t in slots[tok]] if tok != "@extra" else slots[tok]
+        else:
+            argv.append(render(tok, values))
+
+    env: dict[str, str | None] = {}
+    strip = list(wiring.strip) + (list(PROXY_VARS) if gated else [])
+    for pattern in strip:
+        if any(c in pattern for c in "*?["):
+            env |= {name: None for name in options.environ if fnmatch.fnmatchcase(name, pattern)}
+        else:
+            env[pattern] = None
+    if not gated:
+        env |= _gateway_leftovers(profile, config, options)
+    env |= {k: render(v, values) for k, v in profile.env.items()}
+    env |= {k: render(v, values) for k, v in wiring.env.items()}
+    if bypass and options.is_root and profile.bypass:
+        env |= dict(profile.root_bypass_env)
+    secrets = tuple(s for s in config.secrets() if s)
+    return LaunchPlan(
+        agent=profile.name, binary=profile.binary, package=profile.package, argv=argv, env=env,
+        files=files, overlays=overlays, route=spec.route, tier=tier, gateway=url,
+        launch_dir=str(launch_dir) if launch_dir else None, secrets=secrets,
+    )
+
+
+def render(text: str, values: Mapping[str, str]) -> str:
+    def sub(m: re.Match[str]) -> str:
+        key = m.group(1)
+        if key.startswith("file:"):
+            return f"{values.get('dir', '')}/{key[5:]}"
+        return values.get(key, m.group(0))
+
+    return _PLACE.sub(sub, text)
+
+
+def _check_options(spec: Spec, profile: Profile, options: Options) -> None:
+    code, mode = spec.code, spec.mode
+    if mode == "n" and not options.prompt:
+        raise PlanError(f"{code}: mode n (non-interactive) needs a prompt: xx {code} -p 'PROMPT'")
+    if mode == "s" and not options.session:
+        raise PlanError(f"{code}: mode s resumes a given session and needs its id: xx {code} -s ID")
+    if options.session and mode != "s":
+        raise PlanError(f"{code}: -s only applies to mode s (e.g. xx {code[0]}s{code[2:]} -s ID)")
+    if options.prompt and mode not in ("n",) and profile.prompt is None:
+        raise PlanError(f"{code}: {profile.name} takes no first prompt in mode {mode}; use mode n for a one-shot prompt")
+    if options.session and profile.session_pattern and not re.fullmatch(profile.session_pattern, options.session):
+        raise PlanError(f"{code}: {options.session!r}: {profile.session_hint or 'not a session id this agent accepts'}")
+
+
+def _tier_name(spec: Spec, config: Config) -> str:
+    if spec.tier is None:
+        if not config.gateway.default_tier:
+            raise PlanError(f"{spec.code}: {config.source} defines no tier (gateway.default_tier); route d works without one")
+        return config.gateway.default_tier
+    tier = config.tier_for_letter(spec.tier)
+    if tier is None:
+        raise PlanError(f"{spec.code}: no tier with letter {spec.tier!r} in {config.source}")
+    return tier.name
+
+
+def _merge(base: Wiring, extra: Wiring) -> Wiring:
+    """Route p = the gateway wiring plus the proxy-only additions."""
+    return Wiring(
+        env={**base.env, **extra.env},
+        args=base.args + extra.args,
+        strip=base.strip + extra.strip,
+        files={**base.files, **extra.files},
+        model=extra.model if extra.model is not None else base.model,
+        default_model=extra.default_model or base.default_model,
+        overlay=extra.overlay or base.overlay,
+    )
+
+
+def _launch_dir(state_dir: Path, agent: str, contents: Mapping[str, str]) -> Path:
+    """Same content, same directory: a later `continue` finds the state an earlier launch left."""
+    import hashlib  # ~ms of OpenSSL loading: only for agents that have per-launch files
+
+    h = hashlib.sha256(agent.encode())
+    for name in sorted(contents):
+        h.update(b"\0" + name.encode() + b"\0" + contents[name].encode())
+    return state_dir / "launch" / f"{agent}-{h.hexdigest()[:12]}"
+
+
+def _overlay_source(sources: tuple[str, ...], options: Options) -> str | None:
+    """The first source that names a directory: `$VAR` from the environment, `~` from home."""
+    for s in sources:
+        if s.startswith("$"):
+            value = options.environ.get(s[1:])
+            if value:
+                return value
+        elif s.startswith("~"):
+            return str(options.home / s[2:]) if s.startswith("~/") else str(options.home)
+        elif s:
+            return s
+    return None
+
+
+def _gateway_leftovers(profile: Profile, config: Config, options: Options) -> dict[str, None]:
+    """Route d: any inherited variable still pointing at the gateway (an old alias) goes too."""
+    token = config.gateway.token or PLACEHOLDER_TOKEN
+    hostport = f"{config.gateway.host}:{config.gateway.port}"
+    out: dict[str, None] = {KEY_ENV: None}
+    for name, value in options.environ.items():
+        if value == token or hostport in value or f"localhost:{config.gateway.port}" in value:
+            out[name] = None
+    return out
+
+
+def mask_env(name: str, value: str | None, secrets: tuple[str, ...]) -> str | None:
+    if value is None:
+        return None
+    if value in secrets or (_SECRET_NAME.search(name) and value != PLACEHOLDER_TOKEN and not value.startswith("x-xx")):
+        return "***"
+    return mask_text(value, secrets)
+
+
+def mask_text(text: str, secrets: tuple[str, ...]) -> str:
+    for s in secrets:
+        if s and s in text:
+            text = text.replace(s, "***")
+    return text
