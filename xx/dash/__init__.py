@@ -1,0 +1,59 @@
+"""`xx dash`: the live dashboard of requests, cache hits and model health.
+
+Importing this package is cheap (no Textual): `main` and `create_app` import the app lazily,
+so `xx --help` and the launcher never pay for the UI.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from xx.dash.app import DashApp
+
+    import httpx
+
+
+def create_app(
+    url: str, *, client: httpx.AsyncClient | None = None, token: str | None = None, **options: Any
+) -> DashApp:
+    """The app factory shared by the CLI, the tests, the benchmark and the screenshot script.
+
+    `options` pass through to `DashApp` (poll_s, backoff_base, backoff_cap, apply_hz,
+    requests_limit, rows_shown, starter, clock).
+    """
+    from xx.dash.app import DashApp
+
+    return DashApp(url, client=client, token=token, **options)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="xx dash", description="Live dashboard of requests, cache hits and model health."
+    )
+    p.add_argument("--url", help="gateway URL (default: from the config file)")
+    p.add_argument("--token", help="admin token (default: the config's gateway token)")
+    p.add_argument(
+        "--poll", type=float, default=2.0, metavar="S", help="seconds between stats polls (default 2)"
+    )
+    return p
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    url, token = args.url, args.token
+    if url is None or token is None:
+        from gateway import config as gconfig
+
+        try:
+            cfg = gconfig.load()
+        except gconfig.ConfigError as e:
+            if url is None:
+                print(f"xx dash: {e}\n(pass --url to watch a gateway anyway)")
+                return 2
+        else:
+            url = url or cfg.gateway.url
+            token = token if token is not None else cfg.gateway.token
+    app = create_app(url, token=token, poll_s=args.poll)
+    return int(app.run() or 0)

@@ -1,0 +1,231 @@
+"""The requests log and the Exchange details as pure functions of Exchange dicts.
+
+The fallback path is the single most useful thing in a row: `kimi✗429 → nemotron✓` says
+which model failed, why, and who answered, in the width of a model name or two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple
+from xx.dash import fmt
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+COLUMNS = (
+    "time",
+    "agent",
+    "tier",
+    "status",
+    "latency",
+    "tokens",
+    "cache",
+    "requested → served",
+)  # widest last
+
+CACHE_STYLES = {
+    "HIT": "bold green",
+    "PARTIAL": "green",
+    "MISS": "yellow",
+    "COLD": "cyan",
+    "NOUSAGE": "dim",
+    "REPLAY": "magenta",
+}
+FILTER_KEYS = ("agent", "model", "status", "tier", "role", "cache")
+
+
+class RequestRow(NamedTuple):
+    key: str
+    cells: tuple[Text, ...]
+
+
+def _attempt_mark(attempt: Mapping[str, Any]) -> str:
+    model = str(attempt.get("model") or "?")
+    if attempt.get("outcome") == "ok":
+        return f"{model}✓"
+    return f"{model}✗{attempt.get('status') or attempt.get('outcome') or 'error'}"
+
+
+def cascade_path(ex: Mapping[str, Any]) -> str:
+    """The models tried, in order, each marked ✓ or ✗ with its status: `kimi✗429 → nemotron✓`."""
+    attempts = ex.get("attempts") or []
+    if not attempts:
+        return str(ex.get("model") or ex.get("requested_model") or "-")
+    return " → ".join(_attempt_mark(a) for a in attempts)
+
+
+def route_text(ex: Mapping[str, Any]) -> Text:
+    """`requested → served`; the whole cascade when more than one model was tried."""
+    requested = str(ex.get("requested_model") or "")
+    attempts = ex.get("attempts") or []
+    served = str(ex.get("model") or "")
+    out = Text()
+    if requested and requested != served:
+        out.append(requested, style="dim")
+        out.append(" → ", style="dim")
+    if len(attempts) > 1 or (attempts and attempts[-1].get("outcome") != "ok"):
+        for i, a in enumerate(attempts):
+            if i:
+                out.append(" → ", style="dim")
+            out.append(_attempt_mark(a), style="green" if a.get("outcome") == "ok" else "red")
+    else:
+        out.append(served or requested or "-", style="bold")
+    if ex.get("skipped"):
+        out.append(f" ⊘{len(ex['skipped'])}", style="dim")
+    return out
+
+
+def status_text(ex: Mapping[str, Any]) -> Text:
+    status, outcome = ex.get("status") or 0, ex.get("outcome")
+    if outcome == "aborted":
+        return Text("abort", style="yellow")
+    if outcome == "pending":
+        return Text("…", style="dim")
+    label = str(status) if status else str(outcome or "-")
+    ok = outcome == "ok" or 200 <= int(status) < 300
+    return Text(label, style="green" if ok else "bold red")
+
+
+def cache_text(cls: str | None) -> Text:
+    cls = cls or "NOUSAGE"
+    return Text(cls, style=CACHE_STYLES.get(cls, ""))
+
+
+def request_row(ex: Mapping[str, Any]) -> RequestRow:
+    usage = ex.get("usage") or {}
+    tier = "/".join(x for x in (str(ex.get("tier") or ""), str(ex.get("role") or "")) if x)
+    cells = (
+        Text(fmt.clock(ex.get("ended") or ex.get("started")), style="dim"),
+        Text(str(ex.get("agent") or "-"), style="cyan"),
+        Text(tier or "-"),
+        status_text(ex),
+        Text(fmt.ms(ex.get("latency_ms"))),
+        Text(f"{fmt.tokens(usage.get('input'))}→{fmt.tokens(usage.get('output'))}"),
+        cache_text(ex.get("cache_class")),
+        route_text(ex),
+    )
+    return RequestRow(str(ex.get("id")), cells)
+
+
+def _haystack(ex: Mapping[str, Any], key: str) -> list[str]:
+    models = [str(ex.get("requested_model") or ""), str(ex.get("model") or "")]
+    models += [str(a.get("model") or "") for a in ex.get("attempts") or ()]
+    statuses = [str(ex.get("status") or ""), str(ex.get("outcome") or "")]
+    statuses += [str(a.get("status") or "") for a in ex.get("attempts") or ()]
+    fields = {
+        "agent": [str(ex.get("agent") or "")],
+        "model": models,
+        "status": statuses,
+        "tier": [str(ex.get("tier") or "")],
+        "role": [str(ex.get("role") or "")],
+        "cache": [str(ex.get("cache_class") or "")],
+    }
+    if key:
+        return fields[key]
+    return [v for vs in fields.values() for v in vs]
+
+
+def parse_filter(query: str) -> list[tuple[str, str]]:
+    """`agent:claude 429` -> [("agent", "claude"), ("", "429")]; unknown keys search everywhere."""
+    terms = []
+    for token in query.lower().split():
+        key, sep, value = token.partition(":")
+        if sep and key in FILTER_KEYS and value:
+            terms.append((key, value))
+        else:
+            terms.append(("", token))
+    return terms
+
+
+def match_filter(ex: Mapping[str, Any], query: str | list[tuple[str, str]]) -> bool:
+    """Every term must match: `status:` by prefix (`status:5` = any 5xx), the rest by substring."""
+    terms = parse_filter(query) if isinstance(query, str) else query
+    for key, value in terms:
+        hay = [h.lower() for h in _haystack(ex, key)]
+        if key == "status":
+            if not any(h.startswith(value) for h in hay):
+                return False
+        elif not any(value in h for h in hay):
+            return False
+    return True
+
+
+def request_rows(
+    requests: Iterable[Mapping[str, Any]], query: str = "", limit: int = 200
+) -> list[RequestRow]:
+    """The newest `limit` exchanges that pass the filter, newest first."""
+    terms = parse_filter(query)
+    out: list[RequestRow] = []
+    for ex in requests:
+        if not terms or match_filter(ex, terms):
+            out.append(request_row(ex))
+            if len(out) >= limit:
+                break
+    return out
+
+
+def exchange_detail(ex: Mapping[str, Any]) -> RenderableType:
+    """Everything the record holds about one request: attempts with errors, timings, usage, cost."""
+    usage = ex.get("usage") or {}
+    kv = Table.grid(padding=(0, 2))
+    kv.add_column(style="bold")
+    kv.add_column()
+    rows: list[tuple[str, RenderableType]] = [
+        ("id", str(ex.get("id"))),
+        (
+            "started",
+            f"{fmt.clock(ex.get('started'))}   ttfb {fmt.ms(ex.get('ttfb_ms'))}   total {fmt.ms(ex.get('latency_ms'))}",
+        ),
+        (
+            "agent",
+            f"{ex.get('agent')}   route {ex.get('route')}   tier {ex.get('tier') or '-'}   role {ex.get('role')}",
+        ),
+        (
+            "endpoint",
+            f"{ex.get('endpoint') or '-'} {ex.get('path') or ''}   stream {'yes' if ex.get('stream') else 'no'}",
+        ),
+        ("session", str(ex.get("session") or "-")),
+        ("requested", str(ex.get("requested_model") or "-")),
+        ("served", f"{ex.get('model') or '-'} ({ex.get('provider') or '-'})"),
+        ("path", route_text(ex)),
+        ("status", Text.assemble(status_text(ex), f"  {ex.get('outcome')}")),
+        (
+            "usage",
+            f"in {usage.get('input', 0):,}  (cache read {usage.get('cache_read', 0):,}, write {usage.get('cache_write', 0):,})"
+            f"  out {usage.get('output', 0):,}" + ("" if usage.get("reported", True) else "  (not reported)"),
+        ),
+        ("cache", cache_text(ex.get("cache_class"))),
+        ("cost", f"{fmt.usd(ex.get('cost'))}   saved {fmt.usd(ex.get('saved'))}"),
+    ]
+    if ex.get("error"):
+        rows.append(("error", Text(str(ex["error"]), style="red")))
+    for k, v in rows:
+        kv.add_row(k, v)
+    parts: list[RenderableType] = [kv]
+    attempts = ex.get("attempts") or []
+    if attempts:
+        t = Table(title="attempts", title_justify="left", expand=True, show_edge=False)
+        for col in ("#", "model", "provider", "outcome", "status", "time", "error"):
+            t.add_column(col, overflow="fold")
+        for i, a in enumerate(attempts, 1):
+            ok = a.get("outcome") == "ok"
+            t.add_row(
+                str(i),
+                str(a.get("model")),
+                str(a.get("provider") or "-"),
+                Text(("✓ " if ok else "✗ ") + str(a.get("outcome")), style="green" if ok else "red"),
+                str(a.get("status") or "-"),
+                fmt.ms(a.get("ms")),
+                Text(str(a.get("error") or ""), style="red"),
+            )
+        parts.append(t)
+    skipped = ex.get("skipped") or []
+    if skipped:
+        parts.append(
+            Text(
+                "skipped: " + ", ".join(f"{s.get('model')} ({s.get('reason')})" for s in skipped), style="dim"
+            )
+        )
+    return Group(*parts)

@@ -1,0 +1,129 @@
+"""The dashboard's state and the one pure function that changes it.
+
+Everything the screen shows is derived from a `DashState`; the only way to get a new one is
+`reduce(state, event)` (or `apply(state, events)` for a batch). Nothing here touches the
+network or Textual, so the feed can be replayed in a unit test and the widgets stay dumb.
+
+`apply` never mutates its input: it copies the request ring once per batch, not once per
+event, which is what lets a burst of hundreds of SSE events cost one copy per screen refresh.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+REQUESTS_MAX = 1000  # exchanges kept in memory; the ledger holds the rest
+
+# Event kinds. From /xx/events: hello, exchange, model, stats. From polling: health, models,
+# requests, reset. From the connection loops: down.
+FEED_KINDS = ("hello", "exchange", "model", "stats")
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    kind: str
+    data: Any
+    at: float = 0.0  # when the dashboard received it (time.time())
+
+
+def _ring(items: Iterable[Mapping[str, Any]] = ()) -> deque[Mapping[str, Any]]:
+    return deque(items, maxlen=REQUESTS_MAX)
+
+
+@dataclass(frozen=True)
+class DashState:
+    url: str = ""
+    conn: str = "connecting"  # connecting | up | down
+    down_reason: str | None = None
+    down_since: float | None = None
+    retry_at: float | None = None
+    health: Mapping[str, Any] | None = None
+    stats: Mapping[str, Any] | None = None
+    models: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    requests: deque[Mapping[str, Any]] = field(default_factory=_ring)  # newest first
+    last_event_at: float | None = None
+    events_applied: int = 0
+
+
+def reduce(state: DashState, event: Event) -> DashState:
+    """One event in, a new state out."""
+    return apply(state, (event,))
+
+
+def apply(state: DashState, events: Iterable[Event]) -> DashState:
+    """Fold a batch of events into a new state, copying each collection at most once."""
+    changes: dict[str, Any] = {}
+    models: dict[str, Mapping[str, Any]] | None = None
+    requests: deque[Mapping[str, Any]] | None = None
+    ids: set[str] | None = None
+    count = 0
+    for ev in events:
+        count += 1
+        kind, data = ev.kind, ev.data
+        if kind in FEED_KINDS:
+            changes["last_event_at"] = ev.at
+        if kind == "exchange":
+            if not isinstance(data, Mapping):
+                continue
+            if requests is None:
+                requests = deque(state.requests, maxlen=REQUESTS_MAX)
+                ids = {str(r.get("id")) for r in requests}
+            assert ids is not None
+            rid = str(data.get("id"))
+            if rid not in ids:
+                if len(requests) == requests.maxlen:
+                    ids.discard(str(requests[-1].get("id")))
+                requests.appendleft(data)
+                ids.add(rid)
+        elif kind in ("model", "reset"):
+            row = data.get("model", data) if kind == "reset" and isinstance(data, Mapping) else data
+            if isinstance(row, Mapping) and row.get("name"):
+                if models is None:
+                    models = dict(state.models)
+                models[str(row["name"])] = row
+        elif kind == "models":
+            rows = data.get("models", []) if isinstance(data, Mapping) else data
+            models = {str(r["name"]): r for r in rows or () if isinstance(r, Mapping) and r.get("name")}
+        elif kind == "requests":
+            rows = data.get("requests", []) if isinstance(data, Mapping) else data
+            base = requests if requests is not None else state.requests
+            requests = merge_requests(base, rows or ())
+            ids = {str(r.get("id")) for r in requests}
+        elif kind == "stats":
+            changes["stats"] = data
+        elif kind in ("health", "hello"):
+            if kind == "health":
+                changes["health"] = data
+            changes.update(conn="up", down_reason=None, down_since=None, retry_at=None)
+        elif kind == "down":
+            data = data if isinstance(data, Mapping) else {}
+            was_down = changes.get("conn", state.conn) == "down"
+            changes.update(
+                conn="down",
+                down_reason=data.get("reason"),
+                retry_at=data.get("retry_at"),
+                down_since=(changes.get("down_since") or state.down_since) if was_down else ev.at,
+            )
+    if models is not None:
+        changes["models"] = models
+    if requests is not None:
+        changes["requests"] = requests
+    changes["events_applied"] = state.events_applied + count
+    return replace(state, **changes)
+
+
+def merge_requests(
+    current: Iterable[Mapping[str, Any]], fetched: Iterable[Mapping[str, Any]]
+) -> deque[Mapping[str, Any]]:
+    """Backfill after a (re)connect: union by id, newest first, bounded."""
+    by_id: dict[str, Mapping[str, Any]] = {}
+    for r in (*current, *fetched):
+        if isinstance(r, Mapping):
+            by_id.setdefault(str(r.get("id")), r)
+    ordered = sorted(
+        by_id.values(), key=lambda r: float(r.get("ended") or r.get("started") or 0), reverse=True
+    )
+    return _ring(ordered[:REQUESTS_MAX])

@@ -1,0 +1,18 @@
+"""The gateway-down banner: hidden while the gateway answers."""
+
+from __future__ import annotations
+
+from textual.widgets import Static
+
+
+class DownBanner(Static):
+    """Shown (class `-shown`) only while there is something to say."""
+
+    def show(self, text: str | None) -> None:
+        self.set_class(text is not None, "-shown")
+        if text is not None:
+            self.update(text)
+
+    @property
+    def shown(self) -> bool:
+        return self.has_class("-shown")
