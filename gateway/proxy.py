@@ -161,6 +161,8 @@ class Proxy:
                 handed_off = flight is not None
                 return resp
             status, message, headers = last or (503, "no candidate could be tried", {})
+            if status >= 500 and status not in (502, 503, 504):
+                status = 502  # the upstream's 500/529 is not the gateway crashing: say "bad gateway"
             return await self.fail(ex, json_error(inc.endpoint, status, rt.scrub(f"every candidate failed; last: {message}"), headers), message)
         finally:
             if not handed_off:

@@ -15,8 +15,9 @@ from gateway.config import Config
 def make_gateway(tmp_path: Path) -> Iterator:
     started: list[GatewayThread] = []
 
-    def make(config: Config) -> GatewayThread:
-        gw = GatewayThread(config, tmp_path / f"ledger{len(started)}.sqlite3").start()
+    def make(config: Config, *, clock=None, ledger: Path | None = None) -> GatewayThread:
+        path = ledger or tmp_path / f"ledger{len(started)}.sqlite3"
+        gw = GatewayThread(config, path, **({"clock": clock} if clock else {})).start()
         started.append(gw)
         return gw
 

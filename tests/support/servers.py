@@ -6,6 +6,7 @@ import asyncio
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -25,10 +26,10 @@ def free_port() -> int:
 class GatewayThread:
     """Runs create_app(config) under Hypercorn in its own thread and event loop."""
 
-    def __init__(self, config: Config, ledger: Path) -> None:
+    def __init__(self, config: Config, ledger: Path, clock: Callable[[], float] = time.time) -> None:
         self.config = config
         self.ledger_path = ledger
-        self.app = create_app(config, ledger_path=ledger)
+        self.app = create_app(config, ledger_path=ledger, clock=clock)
         self.rt = self.app.extensions["xx"]
         self.url = config.gateway.url
         self._loop = asyncio.new_event_loop()
