@@ -298,6 +298,22 @@ def _fit_ttl(order: list[dict[str, Any]], target: dict[str, Any], wanted: str) -
     return "1h" if rank else "5m"
 
 
+def _blocks_everywhere(body: dict[str, Any]) -> bool:
+    """Turn every string message content into one text block.
+
+    A breakpoint needs a block, and the breakpoints move forward each turn: converting only
+    the marked messages would serialise an earlier turn differently from the last request,
+    and that turn's cached prefix would never match again. Converting all of them the same
+    way every turn keeps the prefix byte-stable.
+    """
+    changed = False
+    for msg in body.get("messages") or []:
+        if isinstance(msg, dict) and isinstance(msg.get("content"), str) and msg["content"]:
+            msg["content"] = [{"type": "text", "text": msg["content"]}]
+            changed = True
+    return changed
+
+
 def inject_cache_control(body: dict[str, Any], *, top_up: bool = False, ttl: str = "5m") -> bool:
     """Add Anthropic `cache_control` breakpoints when the client sent none (or, with
     `top_up`, next to the client's own), never more than 4 in total and never a 1h
@@ -309,7 +325,7 @@ def inject_cache_control(body: dict[str, Any], *, top_up: bool = False, ttl: str
     if existing >= MAX_BREAKPOINTS or (existing and not top_up):
         return False
     budget = MAX_BREAKPOINTS - existing
-    changed = False
+    changed = _blocks_everywhere(body)
     for holder, key in _candidates(body):
         if budget == 0:
             break

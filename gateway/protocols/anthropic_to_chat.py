@@ -18,7 +18,6 @@ from gateway.protocols.common import dumps, new_id, text_of
 from gateway.protocols.thinking import read_signature
 
 ERROR_PREFIX = "ERROR: "  # how a tool_result's is_error survives Chat, which has no such flag
-BILLING_PREFIX = "x-anthropic-billing-header"
 
 STOP_TO_FINISH = {
     "end_turn": "stop",
@@ -36,7 +35,11 @@ def effort_for_budget(budget: int) -> str:
 
 
 def system_text(system: Any) -> str:
-    """The system prompt as one string, without Claude Code's per-turn billing header (it defeats caches)."""
+    """The system prompt as one string.
+
+    Claude Code's per-turn billing header is kept here: removing it is cache shaping
+    (gateway.shaping.strip_billing_header), switchable per provider, not translation.
+    """
     if isinstance(system, str):
         return system
     if not isinstance(system, list):
@@ -44,7 +47,7 @@ def system_text(system: Any) -> str:
     texts = [
         b["text"]
         for b in system
-        if isinstance(b, dict) and isinstance(b.get("text"), str) and not b["text"].startswith(BILLING_PREFIX)
+        if isinstance(b, dict) and isinstance(b.get("text"), str)
     ]
     return "\n\n".join(t for t in texts if t)
 
@@ -216,7 +219,9 @@ def request(body: dict[str, Any], *, model: str, reasoning_style: str = "effort"
             else (effort_for_budget(budget) if isinstance(budget, int) else "medium")
         )
         if reasoning_style == "openrouter":
-            out["reasoning"] = {"max_tokens": budget} if isinstance(budget, int) else {"effort": level}
+            # effort, not max_tokens: OpenRouter maps it for every model family, while Claude Code's
+            # budget (31999 of 32000) would leave a non-Anthropic model no room to answer
+            out["reasoning"] = {"effort": level}
         else:
             out["reasoning_effort"] = level
     if body.get("stream"):

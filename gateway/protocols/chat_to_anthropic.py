@@ -106,13 +106,13 @@ def _image_block(url: str) -> dict[str, Any]:
 
 def user_blocks(content: Any) -> list[dict[str, Any]]:
     if isinstance(content, str):
-        return [{"type": "text", "text": content}]
+        return [{"type": "text", "text": content}] if content else []  # Anthropic refuses empty text blocks
     blocks: list[dict[str, Any]] = []
     for part in content or []:
         if not isinstance(part, dict):
             continue
-        if part.get("type") == "text":
-            blocks.append({"type": "text", "text": part.get("text", "")})
+        if part.get("type") == "text" and part.get("text"):
+            blocks.append({"type": "text", "text": part["text"]})
         elif part.get("type") == "image_url":
             url = part.get("image_url")
             blocks.append(_image_block(url.get("url", "") if isinstance(url, dict) else str(url or "")))

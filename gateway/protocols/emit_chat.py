@@ -41,7 +41,12 @@ FINISH = {
 
 class ChatEmitter:
     def __init__(
-        self, requested_model: str, *, ids: Callable[[str], str] = new_id, now: int | None = None
+        self,
+        requested_model: str,
+        *,
+        ids: Callable[[str], str] = new_id,
+        now: int | None = None,
+        upstream_model: str = "",
     ) -> None:
         self.model = requested_model
         self._ids = ids

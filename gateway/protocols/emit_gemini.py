@@ -34,7 +34,12 @@ FINISH = {"end": "STOP", "tool": "STOP", "stop_sequence": "STOP", "length": "MAX
 
 class GeminiEmitter:
     def __init__(
-        self, requested_model: str, *, ids: Callable[[str], str] = new_id, now: int | None = None
+        self,
+        requested_model: str,
+        *,
+        ids: Callable[[str], str] = new_id,
+        now: int | None = None,
+        upstream_model: str = "",
     ) -> None:
         self.model = requested_model
         self._ids = ids

@@ -36,7 +36,12 @@ from gateway.protocols.thinking import merge_details, mint_signature
 
 class ResponsesEmitter:
     def __init__(
-        self, requested_model: str, *, ids: Callable[[str], str] = new_id, now: int | None = None
+        self,
+        requested_model: str,
+        *,
+        ids: Callable[[str], str] = new_id,
+        now: int | None = None,
+        upstream_model: str = "",
     ) -> None:
         self.model = requested_model
         self._ids = ids

@@ -138,6 +138,9 @@ class ChatParser(Parser):
         delta = choice.get("delta") or {}
         self._delta(delta, out)
         reason = choice.get("finish_reason")
+        if reason == "error":  # OpenRouter: the provider failed mid-stream
+            out.append(Failed("upstream error: the provider failed mid-stream (finish_reason=error)"))
+            return
         if reason and not self.finished:
             self.finished = True
             out.append(Finish(CHAT_FINISH.get(reason, "end")))

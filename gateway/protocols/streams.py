@@ -131,6 +131,8 @@ class PassThrough:
         self._decoder = SSEDecoder()
         self._held = bytearray()
         self._ended = False
+        self._response_id: str | None = None  # Responses streams: the id and last sequence number seen
+        self._seq = 0
 
     def feed(self, chunk: bytes) -> bytes:
         if self.done:
@@ -161,7 +163,12 @@ class PassThrough:
         else:
             message = reason or CUT
             self.failed = self.failed or message
-            out = _STREAM_ERRORS[self.protocol](message, "api_error")
+            if self.protocol == "responses":  # SDKs check the failed response is the one created
+                out = responses.stream_error(
+                    message, response_id=self._response_id, sequence_number=self._seq + 1
+                )
+            else:
+                out = _STREAM_ERRORS[self.protocol](message, "api_error")
         if out:
             self.started = True
         return out
@@ -175,6 +182,10 @@ class PassThrough:
             name = sse.event
             if name == "message" and isinstance(data, dict) and isinstance(data.get("type"), str):
                 name = data["type"]
+            if self.protocol == "responses" and isinstance(data, dict):
+                self._seq = max(self._seq, data.get("sequence_number") or 0)
+                if isinstance(data.get("response"), dict) and self._response_id is None:
+                    self._response_id = data["response"].get("id")
             usage = _USAGE[self.protocol](name, data)
             if usage:
                 self.usage.merge(usage)

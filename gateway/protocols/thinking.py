@@ -69,12 +69,13 @@ def merge_details(pieces: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return merged
 
 
-def _keep(block: dict[str, Any], model_id: str, same_protocol: bool) -> bool:
+def _keep(block: dict[str, Any], model_id: str, same_protocol: bool, target: str) -> bool:
     if block.get("type") == "redacted_thinking":
         return same_protocol
     payload = read_signature(block.get("signature"))
     if payload is not None:
-        return payload["m"] == model_id
+        # ours: only worth keeping for the model that reasoned, and never for a real Anthropic API
+        return payload["m"] == model_id and target != "anthropic"
     if block.get("signature"):
         return same_protocol  # a provider's own signature: only its own protocol can judge it
     return True  # unsigned thinking text carries no binding
@@ -103,10 +104,12 @@ def drop_foreign_thinking(
                 b
                 for b in content
                 if not (isinstance(b, dict) and b.get("type") in ("thinking", "redacted_thinking"))
-                or _keep(b, model_id, same)
+                or _keep(b, model_id, same, target)
             ]
             if len(kept) != len(content):
-                msg["content"] = kept or [{"type": "text", "text": ""}]
+                msg["content"] = kept or [
+                    {"type": "text", "text": "(no content)"}
+                ]  # Anthropic refuses empty text
                 changed = True
     elif protocol == "openai" and not same:
         for msg in body.get("messages") or []:

@@ -14,9 +14,9 @@ import anthropic
 import httpx
 import openai
 import pytest
+from support.servers import config_for, free_port
 
 from gateway.simulator import ManualClock
-from support.servers import config_for, free_port
 
 DAY = 86400
 START = 1_800_000_000 - 1_800_000_000 % DAY + 3600  # 01:00 UTC, so a day boundary is predictable
@@ -82,7 +82,7 @@ def test_breaker_opens_after_three_failures_and_sends_exactly_one_probe(env) -> 
 
 
 def test_pool_rpm_skips_the_whole_pool_without_calling_it(env) -> None:
-    sim, gw, clock, cfg, ids = env(rpm=2)
+    sim, gw, clock, _cfg, _ids = env(rpm=2)
     assert chat(gw).status_code == 200
     assert chat(gw).status_code == 200
     before = sim.calls()
@@ -98,7 +98,7 @@ def test_pool_rpm_skips_the_whole_pool_without_calling_it(env) -> None:
 
 
 def test_all_exhausted_is_429_in_each_dialect_with_retry_after(env) -> None:
-    sim, gw, clock, cfg, ids = env(rpm=1)
+    _sim, gw, clock, _cfg, _ids = env(rpm=1)
     assert chat(gw).status_code == 200
     clock.advance(20)
     r = chat(gw)
@@ -116,7 +116,7 @@ def test_all_exhausted_is_429_in_each_dialect_with_retry_after(env) -> None:
 
 
 def test_rpd_survives_a_restart(env, make_gateway, tmp_path) -> None:
-    sim, gw, clock, cfg, ids = env(rpd=3)
+    sim, gw, clock, cfg, _ids = env(rpd=3)
     for _ in range(3):
         assert chat(gw).status_code == 200
         clock.advance(61)
@@ -132,7 +132,7 @@ def test_rpd_survives_a_restart(env, make_gateway, tmp_path) -> None:
 
 
 def test_stream_failing_after_its_first_chunk_ends_with_an_error_the_sdk_raises(env) -> None:
-    sim, gw, clock, cfg, ids = env()
+    sim, gw, _clock, cfg, ids = env()
     first, second = cfg.tiers["claude"].roles["big"][:2]
     sim.fault(ids[first], {"kind": "reset", "after_chunks": 3})
     client = anthropic.Anthropic(base_url=f"{gw.url}/x/claude/p/claude", api_key="x", max_retries=0)
@@ -155,7 +155,7 @@ def test_stream_failing_after_its_first_chunk_ends_with_an_error_the_sdk_raises(
 
 
 def test_a_conversation_stays_on_its_model_and_moves_only_when_it_must(env) -> None:
-    sim, gw, clock, cfg, ids = env()
+    sim, gw, _clock, cfg, ids = env()
     first, second = cfg.tiers["claude"].roles["big"][:2]
     sim.fault(ids[first], {"kind": "status", "status": 503})  # turn 1 lands on the second model
     messages: list[dict] = []
@@ -175,7 +175,7 @@ def test_a_conversation_stays_on_its_model_and_moves_only_when_it_must(env) -> N
 
 
 def test_load_with_random_upstream_failures_never_500s_and_accounts_for_every_attempt(env) -> None:
-    sim, gw, clock, cfg, ids = env()
+    sim, gw, _clock, cfg, ids = env()
     for name in cfg.models:
         sim.fail_rate(ids[name], 0.2, seed=hash(name) % 1000)
     rnd = random.Random(7)

@@ -28,7 +28,7 @@ def gw(simulator_thread, make_gateway):
 
 
 def test_anthropic_client_on_a_chat_model_tool_round_trip(gw) -> None:
-    sim, g, cfg = gw
+    sim, g, _cfg = gw
     client = anthropic.Anthropic(base_url=f"{g.url}/x/claude/p/free", api_key="x", max_retries=0)
     kw = {"model": "claude-sonnet-4-6", "max_tokens": 300, "tools": [TOOL]}
     msgs = [{"role": "user", "content": ASK}]
@@ -60,7 +60,7 @@ def test_anthropic_client_on_a_chat_model_tool_round_trip(gw) -> None:
 
 
 def test_openai_chat_client_on_an_anthropic_model_tool_round_trip(gw) -> None:
-    sim, g, cfg = gw
+    sim, g, _cfg = gw
     client = openai.OpenAI(base_url=f"{g.url}/x/qwen/p/claude/v1", api_key="x", max_retries=0)
     msgs = [{"role": "user", "content": ASK}]
     for stream in (False, True):
@@ -86,7 +86,7 @@ def test_openai_chat_client_on_an_anthropic_model_tool_round_trip(gw) -> None:
 
 
 def test_openai_responses_client_on_a_chat_model(gw) -> None:
-    sim, g, cfg = gw
+    sim, g, _cfg = gw
     client = openai.OpenAI(base_url=f"{g.url}/x/codex/p/free/v1", api_key="x", max_retries=0)
     r = client.responses.create(model="gpt-5", input="hello responses")
     assert "hello responses" in r.output_text and r.usage.input_tokens > 0
@@ -105,7 +105,7 @@ def test_openai_responses_client_on_a_chat_model(gw) -> None:
 
 
 def test_count_tokens_is_answered_locally(gw) -> None:
-    sim, g, cfg = gw
+    sim, g, _cfg = gw
     client = anthropic.Anthropic(base_url=f"{g.url}/x/claude/p/free", api_key="x", max_retries=0)
     small = client.messages.count_tokens(model="m", messages=[{"role": "user", "content": "hi"}])
     big = client.messages.count_tokens(model="m", system="you are helpful " * 200, tools=[TOOL],

@@ -14,6 +14,7 @@ import openai
 import pytest
 
 from gateway.protocols.common import counter_ids
+from gateway.protocols.dispatch import translate_response
 from gateway.protocols.streams import stream_translator
 
 
@@ -24,7 +25,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.rfile.read(int(self.headers.get("content-length") or 0))
         body = self.server.payload
         self.send_response(200)
-        self.send_header("content-type", "text/event-stream")
+        self.send_header("content-type", "application/json" if body.startswith(b"{") else "text/event-stream")
         self.send_header("content-length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -37,10 +38,10 @@ class _Server(ThreadingHTTPServer):
     payload = b""
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def server() -> Iterator[_Server]:
     srv = _Server(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield srv
     srv.shutdown()
@@ -142,3 +143,57 @@ def test_openai_sdk_sees_response_failed(server: _Server, stream_bytes: Any) -> 
             if event.type == "response.failed":
                 failed.append(event.response.error.message)
     assert failed and "ended before it finished" in failed[0]
+
+
+CHAT_BODY = {
+    "id": "gen-9",
+    "object": "chat.completion",
+    "created": 1,
+    "model": "deepseek/deepseek-v4-flash",
+    "choices": [
+        {
+            "index": 0,
+            "finish_reason": "tool_calls",
+            "message": {
+                "role": "assistant",
+                "content": "Checking.",
+                "reasoning_content": "plan",
+                "tool_calls": [
+                    {
+                        "id": "call_7",
+                        "type": "function",
+                        "function": {"name": "Grep", "arguments": '{"pattern":"TODO"}'},
+                    }
+                ],
+            },
+        }
+    ],
+    "usage": {"prompt_tokens": 300, "completion_tokens": 20, "prompt_tokens_details": {"cached_tokens": 256}},
+}
+
+
+def test_sdks_parse_translated_bodies(server: _Server) -> None:
+    server.payload = json.dumps(
+        translate_response(CHAT_BODY, "openai", "anthropic", requested_model="claude-opus-4-8")
+    ).encode()
+    message = _anthropic(server).messages.create(**ASK)
+    assert [b.type for b in message.content] == ["thinking", "text", "tool_use"]
+    assert message.content[2].input == {"pattern": "TODO"} and message.usage.cache_read_input_tokens == 256
+
+    server.payload = json.dumps(
+        translate_response(CHAT_BODY, "openai", "responses", requested_model="gpt-5-codex")
+    ).encode()
+    response = _openai(server).responses.create(model="m", input="hi")
+    assert response.output_text == "Checking." and response.usage is not None
+    call = next(o for o in response.output if o.type == "function_call")
+    assert call.call_id == "call_7" and json.loads(call.arguments) == {"pattern": "TODO"}
+
+    anthropic_body = translate_response(CHAT_BODY, "openai", "anthropic", requested_model="x")
+    server.payload = json.dumps(
+        translate_response(anthropic_body, "anthropic", "openai", requested_model="gpt-x")
+    ).encode()
+    completion = _openai(server).chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "x"}]
+    )
+    assert completion.choices[0].message.tool_calls[0].function.name == "Grep"
+    assert completion.usage is not None and completion.usage.prompt_tokens == 300

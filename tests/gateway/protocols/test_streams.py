@@ -439,3 +439,162 @@ def test_upstream_model_signs_captured_reasoning() -> None:
         if n == "content_block_delta" and d["delta"]["type"] == "signature_delta"
     )
     assert read_signature(sig) == {"m": "moonshotai/kimi-k2.6:free", "f": "reasoning_content"}
+
+
+def test_openrouter_finish_reason_error_is_a_failure() -> None:
+    raw = (
+        b'data: {"id":"g","model":"m","choices":[{"index":0,"delta":{"content":"par"}}]}\n\n'
+        b'data: {"id":"g","model":"m","choices":[{"index":0,"delta":{"content":""},"finish_reason":"error"}]}\n\n'
+        b"data: [DONE]\n\n"
+    )
+    out, t = run("openai", "anthropic", [raw])
+    assert "finish_reason=error" in _error_of("anthropic", out) and t.failed
+
+
+# --- property: generated Chat streams survive translation with their meaning -------------
+
+piece = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=12)
+arg_value = st.one_of(st.integers(-5, 5), piece, st.booleans(), st.none())
+
+
+@st.composite
+def chat_streams(draw: st.DrawFn) -> tuple[bytes, str, str, list[tuple[str, str, dict[str, Any]]]]:
+    base = {"id": "gen-p", "model": "prov/model", "object": "chat.completion.chunk", "created": 1}
+    deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
+    reasoning = draw(st.lists(piece, max_size=3))
+    deltas += [{"reasoning": r} for r in reasoning]
+    text = draw(st.lists(piece, max_size=4))
+    deltas += [{"content": t} for t in text]
+    tools = []
+    for i in range(draw(st.integers(0, 3))):
+        args = draw(st.dictionaries(st.from_regex(r"[a-z]{1,6}", fullmatch=True), arg_value, max_size=3))
+        raw = json.dumps(args)
+        cuts = sorted(draw(st.lists(st.integers(0, len(raw)), max_size=3)))
+        parts = [raw[a:b] for a, b in itertools.pairwise([0, *cuts, len(raw)])]
+        name = draw(st.from_regex(r"[A-Za-z_]{1,10}", fullmatch=True))
+        tools.append((f"call_{i}", name, args))
+        deltas.append(
+            {
+                "tool_calls": [
+                    {
+                        "index": i,
+                        "id": f"call_{i}",
+                        "type": "function",
+                        "function": {"name": name, "arguments": ""},
+                    }
+                ]
+            }
+        )
+        deltas += [{"tool_calls": [{"index": i, "function": {"arguments": p}}]} for p in parts if p]
+    finish = "tool_calls" if tools else "stop"
+    chunks = [{**base, "choices": [{"index": 0, "delta": d, "finish_reason": None}]} for d in deltas]
+    chunks.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
+    chunks.append({**base, "choices": [], "usage": {"prompt_tokens": 10, "completion_tokens": 3}})
+    raw_stream = b"".join(b"data: " + json.dumps(c).encode() + b"\n\n" for c in chunks) + b"data: [DONE]\n\n"
+    return raw_stream, "".join(reasoning), "".join(text), tools
+
+
+def accumulate_anthropic(out: bytes) -> dict[str, Any]:
+    """What an Anthropic client rebuilds from the stream."""
+    blocks: list[dict[str, Any]] = []
+    stop = None
+    for name, data in sse_events(out):
+        if name == "content_block_start":
+            blocks.append({**data["content_block"], "_json": ""})
+        elif name == "content_block_delta":
+            d = data["delta"]
+            b = blocks[data["index"]]
+            if d["type"] == "text_delta":
+                b["text"] += d["text"]
+            elif d["type"] == "thinking_delta":
+                b["thinking"] += d["thinking"]
+            elif d["type"] == "input_json_delta":
+                b["_json"] += d["partial_json"]
+        elif name == "message_delta":
+            stop = data["delta"]["stop_reason"]
+    return {"blocks": blocks, "stop": stop}
+
+
+@settings(max_examples=60, deadline=None)
+@given(stream=chat_streams(), cuts=st.lists(st.integers(0, 100_000), max_size=8))
+def test_generated_chat_streams_keep_meaning_in_anthropic(stream: Any, cuts: list[int]) -> None:
+    raw, reasoning, text, tools = stream
+    out, t = run("openai", "anthropic", split(raw, cuts))
+    assert out == run("openai", "anthropic", [raw])[0]
+    check_anthropic_stream(sse_events(out))
+    got = accumulate_anthropic(out)
+    blocks = got["blocks"]
+    assert "".join(b.get("thinking", "") for b in blocks if b["type"] == "thinking") == reasoning
+    assert "".join(b.get("text", "") for b in blocks if b["type"] == "text") == text
+    calls = [(b["id"], b["name"], json.loads(b["_json"])) for b in blocks if b["type"] == "tool_use"]
+    assert calls == tools
+    assert got["stop"] == ("tool_use" if tools else "end_turn")
+    assert t.usage.input == 10 and t.usage.output == 3
+
+
+@settings(max_examples=40, deadline=None)
+@given(stream=chat_streams())
+def test_generated_chat_streams_keep_meaning_through_anthropic_and_back(stream: Any) -> None:
+    """Chat -> Anthropic -> Chat: text and tool calls come back as they were."""
+    raw, _, text, tools = stream
+    anthropic_sse, _ = run("openai", "anthropic", [raw])
+    chat_sse, _ = run("anthropic", "openai", [anthropic_sse])
+    deltas = [
+        d["choices"][0]["delta"] for _, d in sse_events(chat_sse) if isinstance(d, dict) and d["choices"]
+    ]
+    assert "".join(d.get("content") or "" for d in deltas) == text
+    calls: dict[int, dict[str, Any]] = {}
+    for d in deltas:
+        for tc in d.get("tool_calls", []):
+            c = calls.setdefault(
+                tc["index"], {"id": tc.get("id"), "name": tc.get("function", {}).get("name"), "args": ""}
+            )
+            c["args"] += tc["function"].get("arguments", "")
+    assert [(c["id"], c["name"], json.loads(c["args"])) for c in calls.values()] == tools
+
+
+def _raw_events(raw: bytes) -> list[bytes]:
+    sep = b"\r\n\r\n" if b"\r\n\r\n" in raw else b"\n\n"
+    return [e + sep for e in raw.split(sep) if e.strip()]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    case=st.sampled_from(CASES),
+    ops=st.lists(st.tuples(st.sampled_from(["drop", "dup", "swap", "junk"]), st.integers(0, 50)), max_size=4),
+)
+def test_mangled_upstreams_end_cleanly(case: tuple[str, str, str], ops: list[tuple[str, int]]) -> None:
+    """Dropped, repeated, swapped or garbage events: never an exception, always a proper ending."""
+    name, src, dst = case
+    events = _raw_events(stream_bytes(name))
+    for op, i in ops:
+        i %= len(events)
+        if op == "drop" and len(events) > 1:
+            del events[i]
+        elif op == "dup":
+            events.insert(i, events[i])
+        elif op == "swap" and i + 1 < len(events):
+            events[i], events[i + 1] = events[i + 1], events[i]
+        elif op == "junk":
+            events.insert(i, b'data: {"choices": 5, "delta": [], "index": "x", "type": 3}\n\n')
+    out, t = run(src, dst, events)
+    parsed = sse_events(out)
+    assert parsed, "something must be said"
+    last_name, last = parsed[-1]
+    if dst == "anthropic":
+        assert last_name in ("message_stop", "error")
+    elif dst == "openai":
+        assert last == "[DONE]"
+    elif dst == "responses":
+        assert last_name in ("response.completed", "response.incomplete", "response.failed")
+    else:
+        assert "error" in last or last["candidates"][0].get("finishReason")
+    assert t.done
+
+
+def test_passthrough_responses_failure_keeps_the_response_id() -> None:
+    raw = stream_bytes("responses_codex.sse")
+    out, _ = run("responses", "responses", [raw[: raw.index(b"event: response.output_item.done")]])
+    name, data = sse_events(out)[-1]
+    assert name == "response.failed" and data["response"]["id"] == "resp_68a1b2c3d4e5f60718293a4b"
+    assert data["sequence_number"] == 5

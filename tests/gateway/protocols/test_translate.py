@@ -312,7 +312,15 @@ def _thinking_body(signature: str) -> dict[str, Any]:
 def test_drop_foreign_thinking() -> None:
     ours = mint_signature("moonshotai/kimi")
     same = _thinking_body(ours)
-    assert not drop_foreign_thinking(same, "anthropic", "moonshotai/kimi", target="anthropic")
+    drop_foreign_thinking(same, "anthropic", "moonshotai/kimi", target="openai")
+    assert [b["type"] for b in same["messages"][1]["content"]] == [
+        "thinking",
+        "text",
+    ]  # redacted: Anthropic's
+    same = _thinking_body(ours)
+    assert drop_foreign_thinking(
+        same, "anthropic", "moonshotai/kimi", target="anthropic"
+    )  # no real API takes it
     other = _thinking_body(ours)
     assert drop_foreign_thinking(other, "anthropic", "claude-sonnet-4-5")
     assert [b["type"] for b in other["messages"][1]["content"]] == ["redacted_thinking", "text"]
