@@ -229,7 +229,8 @@ class Proxy:
             parsed = orjson.loads(data)
             usage = provider_usage(provider.protocol, parsed)
             if provider.protocol != inc.endpoint:
-                data = orjson.dumps(translate_response(parsed, provider.protocol, inc.endpoint, requested_model=inc.model))
+                data = orjson.dumps(translate_response(parsed, provider.protocol, inc.endpoint, requested_model=inc.model,
+                                                      upstream_model=model.id))
         except (UpstreamError, orjson.JSONDecodeError, UpstreamMalformed, TranslationError) as exc:
             attempt.outcome, attempt.error = "error", f"unusable answer: {exc}"
             attempt.ms = (rt.clock() - t0) * 1000

@@ -33,7 +33,7 @@ class Relay:
     async def start(self, inc, ex: Exchange, attempt: Attempt, opened: Opened, model: Model, provider: Provider,
                     t0: float, flight: replay.Flight | None) -> Response | None:
         """A streaming Response, or None when the upstream failed before anything could be sent."""
-        tr = stream_translator(provider.protocol, inc.endpoint, requested_model=inc.model)
+        tr = stream_translator(provider.protocol, inc.endpoint, requested_model=inc.model, upstream_model=model.id)
         head = tr.feed(opened.first)
         if tr.failed:
             attempt.outcome, attempt.error = "error", f"error at stream start: {tr.failed}"
@@ -76,9 +76,10 @@ class Relay:
                         break
                 tail = tr.close()
             except UpstreamError as exc:
+                # the translator closes with an error event that keeps the stream's own ids
+                tail = b"" if tr.done else tr.close(reason=rt.scrub(f"{model.name}: {exc}"))
                 tr.failed = tr.failed or str(exc)
-                tail = tr.close() if not tr.done else b""
-                if not tail:
+                if not tail and not tr.done:
                     tail = stream_error(dialect, rt.scrub(f"{model.name}: {exc}"))
             if tail:
                 if kept is not None:
