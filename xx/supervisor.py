@@ -259,6 +259,18 @@ def _follow(path: Path) -> None:
             return
 
 
+def _from_runtime_file() -> Config | None:
+    """Where the running gateway listens, from the file it wrote at start."""
+    from dataclasses import replace
+
+    try:
+        info = json.loads(paths.runtime_file().read_text())
+        base = Config()
+        return replace(base, gateway=replace(base.gateway, host=info["host"], port=int(info["port"])))
+    except (OSError, ValueError, KeyError):
+        return None
+
+
 def _fmt_uptime(s: float) -> str:
     s = int(s)
     return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
@@ -288,8 +300,13 @@ def main(argv: list[str]) -> int:
     try:
         config = load()
     except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+        # status, logs and down must still work when the file was broken under a running gateway
+        fallback = _from_runtime_file()
+        if args.cmd in ("up", "restart") or fallback is None:
+            print(exc, file=sys.stderr)
+            return 2
+        print(f"xx: the config file is invalid (the gateway keeps its last valid config):\n{exc}", file=sys.stderr)
+        config = fallback
     try:
         if args.cmd == "up":
             health = probe(config)

@@ -1,0 +1,98 @@
+"""`xx models [--json]`: every configured model, its tier roles and live health.
+
+Live health comes from the running gateway's `/xx/models`; with the gateway down the
+table still shows what the config says, marked as not live.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+from gateway.config import Config, ConfigError, load
+
+STATE_MARK = {"healthy": "✓", "degraded": "~", "cooling": "…", "open": "✗", "half_open": "?", "quota": "⊘",
+              "unconfigured": "-"}
+
+
+def from_config(cfg: Config) -> list[dict[str, Any]]:
+    rows = []
+    for name, m in cfg.models.items():
+        p = cfg.providers.get(m.provider)
+        tiers = {t.name: [r for r, names in t.roles.items() if name in names] for t in cfg.tiers.values()}
+        rows.append({"name": name, "provider": m.provider, "id": m.id, "protocol": p.protocol if p else None,
+                     "free": m.free, "pool": cfg.pool_of(m), "tiers": {k: v for k, v in tiers.items() if v},
+                     "state": "unconfigured" if p and p.api_key_ref and not p.api_key else None, "detail": None})
+    return rows
+
+
+def fetch(cfg: Config) -> list[dict[str, Any]] | None:
+    from xx.supervisor import _get
+
+    try:
+        status, body = _get(cfg, "/xx/models", timeout=2.0)
+    except (OSError, ValueError):
+        return None
+    return body.get("models") if status == 200 and isinstance(body, dict) else None
+
+
+def _pct(v: Any) -> str:
+    return "-" if v is None else f"{v:.0%}"
+
+
+def _ms(v: Any) -> str:
+    return "-" if v is None else f"{v:.0f}ms"
+
+
+def _quota(q: Any) -> str:
+    if not isinstance(q, dict):
+        return "-"
+    return f"{q.get('used', 0)}/{q['limit']}" if q.get("limit") else str(q.get("used", 0))
+
+
+def render(rows: list[dict[str, Any]], live: bool, color: bool) -> str:
+    now = time.time()
+    head = ["MODEL", "STATE", "TIERS", "OK", "P50", "TTFB", "RPM", "TODAY", "CACHE", "PROVIDER/ID"]
+    table = [head]
+    for r in rows:
+        state = r.get("state") or ("unknown" if not live else "healthy")
+        if r.get("until") and r["until"] > now:
+            state += f" {int(r['until'] - now)}s"
+        tiers = " ".join(f"{t}:{'/'.join(roles)}" for t, roles in r.get("tiers", {}).items())
+        table.append([r["name"], f"{STATE_MARK.get(state.split()[0], ' ')} {state}", tiers or "-",
+                      _pct(r.get("success_rate")), _ms(r.get("p50_ms")), _ms(r.get("ttfb_p50_ms")),
+                      _quota(r.get("rpm")), _quota(r.get("rpd")), _pct(r.get("cache_hit_ratio")),
+                      f"{r['provider']}/{r['id']}"])
+    widths = [max(len(str(row[i])) for row in table) for i in range(len(head))]
+    lines = []
+    for n, row in enumerate(table):
+        line = "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        if color and n == 0:
+            line = f"\033[1m{line}\033[0m"
+        lines.append(line)
+        if n and rows[n - 1].get("last_error"):
+            lines.append(f"    last error: {rows[n - 1]['last_error']}")
+    if not live:
+        lines.append("(gateway not running: config only; `xx gateway up` for live health)")
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="xx models", description="Models with their tier roles and live health.")
+    ap.add_argument("--json", action="store_true", help="machine-readable output")
+    args = ap.parse_args(argv)
+    try:
+        cfg = load()
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    live_rows = fetch(cfg)
+    rows = live_rows if live_rows is not None else from_config(cfg)
+    if args.json:
+        print(json.dumps({"live": live_rows is not None, "models": rows}, indent=2))
+    else:
+        print(render(rows, live_rows is not None, sys.stdout.isatty()))
+    return 0
