@@ -56,7 +56,7 @@ def create_app(config: Config, *, ledger_path: Path | None = None, clock: Callab
         for task in tasks:
             task.cancel()
         if rt.client is not None:
-            await rt.client.aclose()
+            await rt.client.close()
         rt.close()
 
     def authorized() -> bool:

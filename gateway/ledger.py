@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from gateway.exchange import Exchange
 
 SCHEMA = """
@@ -53,14 +55,15 @@ def connect(path: Path) -> sqlite3.Connection:
 
 
 def to_row(ex: Exchange) -> tuple[Any, ...]:
-    d = ex.to_dict()
-    u = d.pop("usage")
-    d.update(
-        input=u["input"], output=u["output"], cache_read=u["cache_read"], cache_write=u["cache_write"],
-        usage_reported=int(u["reported"]), stream=int(d["stream"]),
-        attempts=json.dumps(d["attempts"]), skipped=json.dumps(d["skipped"]),
+    u = ex.usage
+    attempts = [{"model": a.model, "provider": a.provider, "outcome": a.outcome, "status": a.status, "ms": a.ms,
+                 "error": a.error} for a in ex.attempts]
+    return (
+        ex.id, ex.started, ex.first_byte, ex.ended, ex.agent, ex.route, ex.tier, ex.role, ex.endpoint, ex.path,
+        ex.session, ex.requested_model, ex.model, ex.provider, int(ex.stream), ex.status, ex.outcome,
+        u.input, u.output, u.cache_read, u.cache_write, int(u.reported), ex.cache_class, ex.cost, ex.saved, ex.error,
+        orjson.dumps(attempts).decode(), orjson.dumps(ex.skipped).decode(),
     )
-    return tuple(d[c] for c in COLUMNS)
 
 
 def from_row(row: sqlite3.Row | tuple[Any, ...]) -> dict[str, Any]:

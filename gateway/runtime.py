@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
+import aiohttp
 
 from gateway import __version__, cache, paths
 from gateway.affinity import Affinity
@@ -44,7 +44,7 @@ class Runtime:
         self.ledger: Ledger | None = None
         self.replay: ReplayCache | None = None
         self.coalescer = Coalescer()
-        self.client: httpx.AsyncClient | None = None
+        self.client: aiohttp.ClientSession | None = None
         self.broker = Broker()
         self.stats = Stats(clock)
         self.aggregate = cache.Aggregate(clock=clock)
@@ -224,7 +224,8 @@ class Runtime:
         cache.annotate(ex, price, replay=replay)
         self.stats.add(ex)
         self.aggregate.add(ex)
-        self.broker.publish("exchange", ex.to_dict())
+        if self.broker.subscribers:
+            self.broker.publish("exchange", ex.to_dict())
         if log.isEnabledFor(logging.INFO):
             log.info("%s", cache.log_line(ex))
 

@@ -61,9 +61,15 @@ class GatewayThread:
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(timeout=15)
 
-    def rows(self) -> list[dict]:
+    def rows(self, at_least: int = 0, timeout: float = 3.0) -> list[dict]:
+        """Ledger rows, newest first; waits for `at_least` rows (a client can finish before the row commits)."""
         assert self.rt.ledger is not None
-        return self.rt.ledger.recent(1000)
+        deadline = time.monotonic() + timeout
+        rows = self.rt.ledger.recent(1000)
+        while len(rows) < at_least and time.monotonic() < deadline:
+            time.sleep(0.02)
+            rows = self.rt.ledger.recent(1000)
+        return rows
 
 
 def config_for(sim_url: str, port: int, extra: str = "", *, rpm: int = 100_000, rpd: int = 1_000_000) -> Config:

@@ -1,0 +1,411 @@
+"""`xx demo`: the simulator, a gateway on it, synthetic agents and the dashboard; no API key.
+
+Everything the demo starts runs in its own process group and is stopped on every way out
+(Ctrl-C, `q` in the dashboard, SIGTERM, SIGHUP, an exception): traffic first, so the gateway
+has nothing to drain, then the gateway, then the simulator. The demo keeps its config and
+ledger under `<state dir>/demo/` and gives its gateway that directory as XDG_STATE_HOME and
+XDG_CACHE_HOME, so the user's real ledger and replay cache are never touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import inspect
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any, ClassVar
+from xx.supervisor import port_in_use
+
+if TYPE_CHECKING:
+    from textual.binding import BindingType
+
+import httpx
+import tomlkit
+
+from gateway import paths
+from gateway.simulator.config import sim_config_text
+
+HOST = "127.0.0.1"
+DEFAULT_PORT = 8082
+START_TIMEOUT_S = 20.0
+STOP_TIMEOUT_S = 5.0
+SUMMARY_EVERY_S = 3.0
+# The free pool runs dry within the first minute of demo traffic (about one pool call a second),
+# and the minute window then lets a trickle through: the dashboard shows the quota at work.
+DEMO_RPM = 15
+DEMO_RPD = 1000
+# Demo-only paid fallbacks after the free models, so an exhausted pool moves the cascade on.
+FREE_TIER_FALLBACKS = {"big": ("sim-gpt", "sim-claude"), "middle": ("sim-claude",), "small": ("sim-haiku",)}
+
+
+class DemoError(Exception):
+    """Something kept the demo from starting; the message says what and where to look."""
+
+
+class _Stop(Exception):
+    """Raised in the main thread by SIGTERM/SIGHUP so `finally` blocks clean up."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the demo keeps its files."""
+
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.toml"
+
+    @property
+    def state_home(self) -> Path:  # the gateway's XDG_STATE_HOME
+        return self.root / "state"
+
+    @property
+    def ledger(self) -> Path:
+        return self.state_home / paths.APP / "ledger.sqlite3"
+
+    @property
+    def pids(self) -> Path:
+        return self.root / "demo.json"
+
+    def log(self, name: str) -> Path:
+        return self.root / f"{name}.log"
+
+
+def pick_port(
+    requested: int | None, in_use: Callable[[int], bool], tries: int = 100
+) -> tuple[int, str | None]:
+    """The port to serve on and, when it is not the one the user expects, why."""
+    if requested is not None:
+        if in_use(requested):
+            raise DemoError(f"port {requested} is in use; pick another with --port")
+        return requested, None
+    for port in range(DEFAULT_PORT, DEFAULT_PORT + tries):
+        if not in_use(port):
+            note = (
+                None
+                if port == DEFAULT_PORT
+                else f"port {DEFAULT_PORT} is in use; the demo gateway uses {port}"
+            )
+            return port, note
+    raise DemoError(f"no free port in {DEFAULT_PORT}-{DEFAULT_PORT + tries - 1}; pass --port")
+
+
+def demo_config_text(
+    sim_url: str, port: int, *, rpm: int = DEMO_RPM, rpd: int = DEMO_RPD, hint: str = ""
+) -> str:
+    """The simulator config, with paid models appended to the free tier's lists (demo only)."""
+    doc = tomlkit.parse(sim_config_text(sim_url, port=port, state_hint=hint, rpm=rpm, rpd=rpd))
+    free = doc["tiers"]["free"]  # type: ignore[index]
+    for role, extra in FREE_TIER_FALLBACKS.items():
+        for model in extra:
+            if role in free and model not in free[role]:  # type: ignore[operator]
+                free[role].append(model)  # type: ignore[index,union-attr]
+    free.comment("demo: paid fallbacks follow the free pool, so an exhausted pool moves on")  # type: ignore[union-attr]
+    return tomlkit.dumps(doc)
+
+
+class _Status:
+    """The one progress line on stderr: rewritten in place and colored on a terminal only."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.color = self.tty and "NO_COLOR" not in os.environ
+        self.last_key: str | None = None
+
+    def paint(self, text: str, code: str) -> str:
+        return f"\033[{code}m{text}\033[0m" if self.color else text
+
+    def step(self, text: str, key: str | None = None) -> None:
+        """Show `text`; off a terminal, only the first text of each `key` (no ticking timers in logs)."""
+        if self.tty:
+            sys.stderr.write(f"\r\033[2K{self.paint('xx demo', '1;36')} {text}")
+            sys.stderr.flush()
+        elif (key or text) != self.last_key:
+            self.last_key = key or text
+            print(f"xx demo: {text}", file=sys.stderr, flush=True)
+
+    def line(self, text: str = "") -> None:
+        sys.stderr.write("\r\033[2K" if self.tty else "")
+        print(text, file=sys.stderr, flush=True)
+
+
+def _die_with_parent() -> None:
+    """Linux: the child gets SIGTERM if the demo is killed outright (SIGKILL runs no `finally`)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _spawn(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as out:
+        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env,
+                                start_new_session=True, close_fds=True,
+                                preexec_fn=_die_with_parent if sys.platform == "linux" else None)  # fmt: skip
+
+
+@contextlib.contextmanager
+def _shielded() -> Iterator[None]:
+    """Cleanup must finish: a second Ctrl-C or SIGTERM must not leave a child running."""
+    sigs = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    main = threading.current_thread() is threading.main_thread()
+    old = [signal.signal(s, signal.SIG_IGN) for s in sigs] if main else []
+    try:
+        yield
+    finally:
+        for s, h in zip(sigs, old, strict=False):
+            signal.signal(s, h)
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = STOP_TIMEOUT_S) -> None:
+    """SIGTERM the process group, wait, then SIGKILL it: nothing it started survives."""
+    if proc.poll() is not None:
+        return
+    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 2.0)):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, sig)
+        try:
+            proc.wait(wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _wait_for(
+    what: str, ready: Callable[[], Any], proc: subprocess.Popen[bytes], log: Path, status: _Status
+) -> Any:
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < START_TIMEOUT_S:
+        value = ready()
+        if value:
+            return value
+        if proc.poll() is not None:
+            tail = "\n".join(log.read_text(errors="replace").splitlines()[-10:]) if log.exists() else ""
+            raise DemoError(f"the {what} exited with code {proc.returncode} while starting ({log}):\n{tail}")
+        status.step(f"starting the {what} … {time.monotonic() - t0:.1f}s", key=what)
+        time.sleep(0.05)
+    raise DemoError(f"the {what} did not start within {START_TIMEOUT_S:g}s; see {log}")
+
+
+def _read_url(path: Path) -> str | None:
+    try:
+        return path.read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def _our_health(url: str, pid: int) -> bool:
+    """True once /health answers as an xx gateway with the pid we started (not someone else's)."""
+    try:
+        r = httpx.get(url + "/health", timeout=0.5, trust_env=False)
+        body = r.json()
+    except (httpx.HTTPError, ValueError):
+        return False
+    return r.status_code == 200 and isinstance(body, dict) and body.get("pid") == pid
+
+
+@contextlib.contextmanager
+def running(port: int, layout: Layout, status: _Status, *, rpm: int = DEMO_RPM) -> Iterator[tuple[str, str]]:
+    """Start the simulator and the gateway; yield (gateway URL, simulator URL); stop both on exit."""
+    layout.root.mkdir(parents=True, exist_ok=True)
+    with _demo_lock(layout), _started(layout) as procs:
+        for stale in layout.ledger.parent.glob("ledger.sqlite3*"):  # each demo starts from an empty ledger
+            stale.unlink()
+        ready = layout.root / "simulator.url"
+        ready.unlink(missing_ok=True)
+        sim = _spawn([sys.executable, "-m", "gateway.simulator", "--port", "0", "--ready-file", str(ready)],
+                     dict(os.environ), layout.log("simulator"))  # fmt: skip
+        procs.append(sim)
+        sim_url = str(
+            _wait_for("simulated provider", lambda: _read_url(ready), sim, layout.log("simulator"), status)
+        )
+        hint = f"written by `xx demo` (pid {os.getpid()}); rewritten on every run\nledger: {layout.ledger}"
+        layout.config.write_text(demo_config_text(sim_url, port, rpm=rpm, hint=hint))
+        env = dict(os.environ, XX_CONFIG=str(layout.config), XDG_STATE_HOME=str(layout.state_home),
+                   XDG_CACHE_HOME=str(layout.root / "cache"))  # fmt: skip
+        gw = _spawn([sys.executable, "-m", "gateway"], env, layout.log("gateway"))
+        procs.append(gw)
+        url = f"http://{HOST}:{port}"
+        _wait_for("gateway", lambda: _our_health(url, gw.pid), gw, layout.log("gateway"), status)
+        layout.pids.write_text(json.dumps({"demo": os.getpid(), "simulator": sim.pid, "gateway": gw.pid,
+                                           "url": url, "simulator_url": sim_url}))  # fmt: skip
+        yield url, sim_url
+
+
+@contextlib.contextmanager
+def _demo_lock(layout: Layout) -> Iterator[None]:
+    """One demo per state dir: a second would clear the first one's ledger and config."""
+    with (layout.root / "demo.lock").open("w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DemoError(f"another xx demo is running (see {layout.pids}); stop it first") from None
+        yield
+
+
+@contextlib.contextmanager
+def _started(layout: Layout) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """The processes appended to the yielded list are stopped, last started first, however we leave."""
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        yield procs
+    finally:
+        with _shielded():
+            for proc in reversed(procs):
+                stop_process(proc)
+            layout.pids.unlink(missing_ok=True)
+
+
+def summary(client: httpx.Client, url: str, elapsed: float) -> str:
+    """One line from the gateway's own numbers: totals, cache classes, cascades, model trouble."""
+    stats = client.get(url + "/xx/stats").json()
+    models = client.get(url + "/xx/models").json().get("models", [])
+    recent = client.get(url + "/xx/requests", params={"limit": 200}).json().get("requests", [])
+    req, classes = stats.get("requests", {}), stats.get("cache", {}).get("classes", {})
+    agents = sorted({r.get("agent", "?") for r in recent})
+    cascades = sum(1 for r in recent if len(r.get("attempts") or []) > 1)
+    trouble = [f"{m['name']} {m['state']}" for m in models if m.get("state") not in (None, "healthy", "ok")]
+    cache = " ".join(f"{k} {v}" for k, v in classes.items() if v)
+    return (f"[{elapsed:4.0f}s] {req.get('total', 0)} requests ({req.get('ok', 0)} ok, {req.get('error', 0)} error) · "
+            f"cache {cache or '-'} · cascades {cascades} · agents {','.join(agents) or '-'} · "
+            f"{'; '.join(trouble) or 'all models healthy'}")  # fmt: skip
+
+
+def _headless(url: str, duration: float | None) -> None:
+    t0 = time.monotonic()
+    with httpx.Client(timeout=2.0, trust_env=False) as client:
+        while duration is None or time.monotonic() - t0 < duration:
+            wait = (
+                SUMMARY_EVERY_S
+                if duration is None
+                else min(SUMMARY_EVERY_S, duration - (time.monotonic() - t0))
+            )
+            time.sleep(max(wait, 0.0))
+            try:
+                print(summary(client, url, time.monotonic() - t0), flush=True)
+            except (httpx.HTTPError, ValueError) as e:
+                print(f"[{time.monotonic() - t0:4.0f}s] gateway did not answer: {e}", flush=True)
+
+
+def _dashboard(url: str, duration: float | None) -> int:
+    from xx.dash.app import DashApp
+
+    from textual.binding import Binding
+
+    class DemoDash(DashApp):
+        """Ctrl-C stops the demo, as the README says (Textual binds it to a "press ^q" hint)."""
+
+        BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+c", "quit", show=False, priority=True)]
+        CSS_PATH = Path(inspect.getfile(DashApp)).with_name(
+            str(DashApp.CSS_PATH)
+        )  # relative to the dash, not here
+
+    app = DemoDash(url, starter=None)  # the demo owns its gateway: `s` must not start the user's real one
+
+    def exit_app() -> None:
+        with contextlib.suppress(Exception):  # the app may already be gone
+            app.call_from_thread(app.exit)
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        threading.Thread(target=exit_app, daemon=True).start()
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
+    timer = threading.Timer(duration, exit_app) if duration else None
+    if timer:
+        timer.daemon = True
+        timer.start()
+    try:
+        app.run()
+    finally:
+        if timer:
+            timer.cancel()
+    return int(app.return_code or 0)
+
+
+def _how_to(url: str, layout: Layout, status: _Status) -> None:
+    b = lambda s: status.paint(s, "1")  # noqa: E731
+    status.line(f"{status.paint('xx demo', '1;32')} gateway {b(url)} on the simulated provider (no API key)")
+    status.line(f"  config  {layout.config}\n  ledger  {layout.ledger}\n  logs    {layout.root}/*.log")
+    status.line(f"  try     curl {url}/health")
+    status.line(f"  agents  ANTHROPIC_BASE_URL={url}/x/claude/p/free claude")
+    status.line(
+        f"          OPENAI_BASE_URL={url}/x/codex/p/gpt/v1 codex   (tiers: f free, c claude, g gpt, x mixed)"
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="xx demo", description=(
+        "Start a simulated provider, an xx gateway on it and synthetic agents, then the dashboard. "
+        "No API key needed; Ctrl-C (or q) stops everything it started."))  # fmt: skip
+    p.add_argument("--port", type=int, help=f"gateway port (default {DEFAULT_PORT}, or the next free one)")
+    p.add_argument(
+        "--no-traffic", action="store_true", help="no synthetic agents: point your own at the gateway"
+    )
+    p.add_argument(
+        "--headless", action="store_true", help="no dashboard: print a summary line every few seconds"
+    )
+    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    p.add_argument(
+        "--rpm", type=int, default=DEMO_RPM, help="the free pool's requests per minute (default %(default)s)"
+    )
+    return p
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    status = _Status()
+    layout = Layout(paths.state_dir() / "demo")
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        raise _Stop(signal.Signals(signum).name)
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
+    traffic = None
+    code = 0
+    try:
+        port, note = pick_port(args.port, lambda p: port_in_use(HOST, p))
+        if note:
+            status.line(f"xx demo: {note}")
+        with running(port, layout, status, rpm=args.rpm) as (url, sim_url):
+            status.line()
+            _how_to(url, layout, status)
+            if not args.no_traffic:
+                from xx.demo_traffic import Traffic
+
+                traffic = Traffic(url, sim_url)
+                traffic.start()
+            try:
+                if args.headless:
+                    _headless(url, args.duration)
+                    code = 0
+                else:
+                    code = _dashboard(url, args.duration)
+            finally:
+                if traffic is not None:
+                    traffic.stop()
+            status.step("stopping the gateway and the simulator …")
+    except DemoError as e:
+        status.line(f"xx demo: {e}")
+        return 1
+    except (KeyboardInterrupt, _Stop):
+        pass
+    finally:
+        if traffic is not None:
+            traffic.stop()
+    status.line("xx demo: stopped (traffic, gateway, simulator)")
+    return code
