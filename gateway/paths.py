@@ -21,7 +21,9 @@ def config_file() -> Path:
 
 
 def state_dir() -> Path:
-    return Path(platformdirs.user_state_dir(APP))
+    """`XX_STATE_DIR` wins (the demo isolates its ledger this way on every OS, macOS included)."""
+    override = os.environ.get("XX_STATE_DIR")
+    return Path(override).expanduser() if override else Path(platformdirs.user_state_dir(APP))
 
 
 def cache_dir() -> Path:

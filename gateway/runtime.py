@@ -31,6 +31,17 @@ from gateway.stats import Stats
 log = logging.getLogger("xx.gateway")
 
 
+def _counts(d: dict[str, Any]) -> dict[str, Any]:
+    """One aggregate in the stats contract's names (cache_read, not cache_read_tokens)."""
+    return {
+        "requests": d.get("requests", 0), "errors": d.get("errors", 0), "classes": d.get("classes", {}),
+        "input_tokens": d.get("input_tokens", 0), "cache_read": d.get("cache_read_tokens", 0),
+        "cache_write": d.get("cache_write_tokens", 0), "output_tokens": d.get("output_tokens", 0),
+        "hit_ratio": d.get("hit_ratio", 0.0), "hit_rate": d.get("hit_rate", 0.0),
+        "saved_usd": d.get("saved_usd", 0.0), "cost_usd": d.get("cost_usd", 0.0),
+    }
+
+
 class Runtime:
     def __init__(self, config: Config, *, ledger_path: Path | None = None, clock: Callable[[], float] = time.time,
                  replay_path: Path | None = None) -> None:
@@ -146,28 +157,21 @@ class Runtime:
         }
 
     def snapshot(self) -> dict[str, Any]:
-        """The `/xx/stats` document."""
+        """The `/xx/stats` document (the dashboard's contract: see xx/dash)."""
         agg = self.aggregate.to_dict()
-        overall = agg.get("overall", {})
+        overall = _counts(agg.get("overall", {}))
+        overall["series"] = [
+            {"t": p["minute"], "requests": p["requests"], "errors": p["errors"], "input": p["input_tokens"],
+             "cache_read": p["cache_read_tokens"], "hit_ratio": p["hit_ratio"], "saved_usd": p["saved_usd"]}
+            for p in agg.get("overall", {}).get("series", [])
+        ]
         return {
             "version": self.version,
             "started": self.started,
             "uptime_s": round(self.clock() - self.started, 3),
             "requests": self.stats.requests(self.in_flight),
-            "cache": {
-                "classes": overall.get("classes", {}),
-                "input_tokens": overall.get("input_tokens", 0),
-                "cache_read": overall.get("cache_read", 0),
-                "cache_write": overall.get("cache_write", 0),
-                "output_tokens": overall.get("output_tokens", 0),
-                "hit_ratio": overall.get("hit_ratio", 0.0),
-                "saved_usd": overall.get("saved_usd", 0.0),
-                "cost_usd": overall.get("cost_usd", 0.0),
-                "series": overall.get("series", []),
-            },
-            "by_model": agg.get("by_model", {}),
-            "by_agent": agg.get("by_agent", {}),
-            "by_tier": agg.get("by_tier", {}),
+            "cache": overall,
+            **{dim: {k: _counts(v) for k, v in agg.get(dim, {}).items()} for dim in ("by_model", "by_agent", "by_tier")},
             "replay": self.replay.stats() if self.replay is not None else None,
             "config": {"source": self.config.source, "error": self.config_error},
         }

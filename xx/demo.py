@@ -235,6 +235,7 @@ def running(port: int, layout: Layout, status: _Status, *, rpm: int = DEMO_RPM) 
         hint = f"written by `xx demo` (pid {os.getpid()}); rewritten on every run\nledger: {layout.ledger}"
         layout.config.write_text(demo_config_text(sim_url, port, rpm=rpm, hint=hint))
         env = dict(os.environ, XX_CONFIG=str(layout.config), XDG_STATE_HOME=str(layout.state_home),
+                   XX_STATE_DIR=str(layout.state_home / paths.APP),
                    XDG_CACHE_HOME=str(layout.root / "cache"))  # fmt: skip
         gw = _spawn([sys.executable, "-m", "gateway"], env, layout.log("gateway"))
         procs.append(gw)

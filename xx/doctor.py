@@ -21,7 +21,7 @@ from xx import profiles
 
 from gateway.config import Config, ConfigError, load
 
-VERSION_TIMEOUT_S = 8.0
+VERSION_TIMEOUT_S = 20.0  # node CLIs take 2-3 s alone; doctor runs them all at once on a busy machine
 _VERSION = re.compile(r"(\d+\.\d+(?:\.\d+)?)")
 
 
@@ -44,8 +44,9 @@ def agent_version(binary: str, timeout: float = VERSION_TIMEOUT_S) -> tuple[str 
         )
     except (OSError, subprocess.TimeoutExpired):
         return path, None
-    # Codex prints a warning line before its version: take the last line that has a number.
-    for line in reversed((out.stdout + "\n" + out.stderr).splitlines()):
+    # The first line with a number that is not a warning: Codex prints a warning line before its
+    # version, Hermes prints its own version first and then its SDK's (`OpenAI SDK: 2.24.0`).
+    for line in (out.stdout + "\n" + out.stderr).splitlines():
         m = _VERSION.search(line)
         if m and "WARNING" not in line:
             return path, m.group(1)
@@ -62,7 +63,8 @@ def check_agents(profs: dict[str, profiles.Profile]) -> list[Check]:
                 "verified": prof.verified, "versions": prof.versions}
         name = f"agent {prof.name} ({prof.letter})"
         if path is None:
-            checks.append(Check(name, "warn", f"`{prof.binary}` not found; install: {prof.package}", data))
+            unverified = "" if prof.verified else " (profile unverified: its flags were never checked against the CLI)"
+            checks.append(Check(name, "warn", f"`{prof.binary}` not found; install: {prof.package}{unverified}", data))
         elif not prof.verified:
             checks.append(Check(name, "warn", f"{path} {version or '?'}: profile unverified (flags not checked against this CLI)", data))
         elif version is None:

@@ -33,7 +33,8 @@ Launch an agent: <agent><mode>[<route>][<tier>], e.g. cip. `xx codes` prints the
 options:
   -m, --model MODEL      the model the agent asks for
   -s, --session ID       session id for mode s (mapped to the agent's own resume flag)
-  -p, --prompt PROMPT    the prompt (required by mode n)
+  -p, --prompt PROMPT    the prompt: mode n runs it one-shot; modes c and s run one headless
+                         turn in that session (where the agent can); mode i starts with it
   --safe                 leave the approval-bypass flags off
   --dry-run              print the plan instead of launching (--json: one JSON object)
   --tmux                 run inside a named tmux session; re-attach if it exists

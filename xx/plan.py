@@ -105,16 +105,17 @@ def plan(spec: Spec, profile: Profile, config: Config, options: Options) -> Laun
             overlays[str(launch_dir / wiring.overlay.dir)] = src
 
     bypass = not options.safe
+    headless = bool(options.prompt) and mode in profile.headless
     slots = {
         "@always": list(profile.always),
         "@bypass": list(profile.bypass) if bypass else [],
         "@route": list(wiring.args),
         "@model": list(wiring.model if wiring.model is not None else profile.model) if model else [],
         "@extra": list(options.extra),
-        "@prompt": list(profile.prompt or ()) if options.prompt and mode != "n" else [],
+        "@prompt": list(profile.prompt or ()) if options.prompt and mode != "n" and not headless else [],
     }
     argv = [profile.binary]
-    for tok in profile.modes[mode]:
+    for tok in profile.headless[mode] if headless else profile.modes[mode]:
         if tok in slots:
             argv += [render(t, values) for t in slots[tok]] if tok != "@extra" else slots[tok]
         else:
@@ -159,7 +160,7 @@ def _check_options(spec: Spec, profile: Profile, options: Options) -> None:
         raise PlanError(f"{code}: mode s resumes a given session and needs its id: xx {code} -s ID")
     if options.session and mode != "s":
         raise PlanError(f"{code}: -s only applies to mode s (e.g. xx {code[0]}s{code[2:]} -s ID)")
-    if options.prompt and mode not in ("n",) and profile.prompt is None:
+    if options.prompt and mode != "n" and mode not in profile.headless and profile.prompt is None:
         raise PlanError(f"{code}: {profile.name} takes no first prompt in mode {mode}; use mode n for a one-shot prompt")
     if options.session and profile.session_pattern and not re.fullmatch(profile.session_pattern, options.session):
         raise PlanError(f"{code}: {options.session!r}: {profile.session_hint or 'not a session id this agent accepts'}")

@@ -56,6 +56,7 @@ class DashApp(App[int]):
     TITLE = "xx dash"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "quit"),
+        Binding("ctrl+c", "quit", "quit", show=False, priority=True),
         Binding("p", "pause", "pause"),
         Binding("slash", "filter", "filter"),
         Binding("r", "reset_model", "reset"),
