@@ -16,7 +16,7 @@ from typing import Any
 
 import aiohttp
 
-from gateway import __version__, cache, paths
+from gateway import __version__, cache, logs, paths
 from gateway.affinity import Affinity
 from gateway.config import Config, ConfigError, Price, load
 from gateway.events import Broker
@@ -105,6 +105,7 @@ class Runtime:
             try:
                 self.routing.health.poll()
                 self.reload_if_changed()
+                logs.flush()
             except Exception:  # a bug here must not stop the loop
                 log.exception("background tick failed")
 

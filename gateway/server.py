@@ -85,10 +85,15 @@ async def run(config: Config, *, runtime_file: bool = True) -> None:
         if written is not None:
             remove_runtime(written)
         log.info("xx gateway stopped")
+        from gateway import logs
+
+        logs.flush()
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    from gateway import logs
+
+    logs.setup()
     try:
         config = load()
     except ConfigError as exc:
