@@ -17,7 +17,7 @@ from pathlib import Path
 from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config as HyperConfig
 
-from gateway import paths
+from gateway import logs, paths
 from gateway.config import Config, ConfigError, load
 
 log = logging.getLogger("xx.gateway")
@@ -73,6 +73,7 @@ async def run(config: Config, *, runtime_file: bool = True) -> None:
         if runtime_file:
             written = write_runtime(config, rt.started, rt.instance)
         log.info("xx gateway %s listening on %s (config %s)", rt.version, config.gateway.url, config.source)
+        logs.flush()
 
     async def shutdown_trigger() -> None:
         await stop.wait()
@@ -85,14 +86,10 @@ async def run(config: Config, *, runtime_file: bool = True) -> None:
         if written is not None:
             remove_runtime(written)
         log.info("xx gateway stopped")
-        from gateway import logs
-
         logs.flush()
 
 
 def main(argv: list[str] | None = None) -> int:
-    from gateway import logs
-
     logs.setup()
     try:
         config = load()
