@@ -144,11 +144,20 @@ def create_app(config: Config, *, ledger_path: Path | None = None, clock: Callab
 
     async def models(**_: str) -> Response:
         data = [{"id": name, "object": "model", "owned_by": "xx", "type": "model", "display_name": name,
-                 "created": 0} for name in rt.config.models]
+                 "created": 0, "context_length": 131072} for name in rt.config.models]
         return Response(orjson.dumps({"object": "list", "data": data, "has_more": False}), content_type="application/json")
+
+    async def one_model(model: str, **_: str) -> Response:
+        """Agents (Hermes) probe a model's metadata before each turn; any name a tier can serve is fine."""
+        entry = {"id": model, "object": "model", "owned_by": "xx", "created": 0, "context_length": 131072}
+        return Response(orjson.dumps(entry), content_type="application/json")
 
     app.add_url_rule("/v1/models", "models", models, methods=["GET"])
     app.add_url_rule(PREFIX + "/v1/models", "models_prefixed", models, methods=["GET"])
+    app.add_url_rule("/api/v1/models", "models_openrouter", models, methods=["GET"])
+    app.add_url_rule(PREFIX + "/api/v1/models", "models_openrouter_prefixed", models, methods=["GET"])
+    app.add_url_rule("/v1/models/<path:model>", "model_one", one_model, methods=["GET"])
+    app.add_url_rule(PREFIX + "/v1/models/<path:model>", "model_one_prefixed", one_model, methods=["GET"])
 
     admin.register(app, rt, authorized)
 

@@ -35,6 +35,8 @@ _SIDE_PROMPT = re.compile(
     r"|background memory extraction agent|memory extraction",
     re.I,
 )
+# Sub-agents that run with tools but are still housekeeping, not the user's turn.
+_SUBAGENT_PROMPT = re.compile(r"managed memory extraction subagent|memory extraction (?:sub)?agent", re.I)
 _HIGH_EFFORT = ("high", "xhigh", "max")
 
 
@@ -120,9 +122,9 @@ def _system_text(body: Mapping[str, Any], endpoint: str) -> str:
 
 
 def _is_side_call(body: Mapping[str, Any], endpoint: str) -> bool:
-    """A tool-less helper call an agent makes beside the main loop."""
+    """A helper call an agent makes beside the main loop (tool-less, or a known housekeeping sub-agent)."""
     if body.get("tools"):
-        return False
+        return bool(_SUBAGENT_PROMPT.search(_system_text(body, endpoint)))
     if endpoint == "gemini":
         gen = body.get("generationConfig") or {}
         if isinstance(gen, Mapping) and (gen.get("responseJsonSchema") or gen.get("responseSchema")):

@@ -14,7 +14,7 @@ from gateway.protocols.common import as_int, dumps
 from gateway.protocols.errors import normalize_kind
 from gateway.protocols.sse import encode
 
-ROLES = ("user", "assistant")
+ROLES = ("user", "assistant", "system")  # "system" mid-conversation: Claude Code's mid-conversation-system beta
 BLOCK_TYPES_NEEDING = {
     "text": ("text", str),
     "tool_use": ("name", str),
@@ -69,7 +69,7 @@ def _check_message(i: int, msg: Any) -> str | None:
     if not isinstance(msg, dict):
         return f"messages[{i}] must be an object with `role` and `content`"
     if msg.get("role") not in ROLES:
-        return f'messages[{i}].role must be "user" or "assistant", got {msg.get("role")!r}'
+        return f'messages[{i}].role must be "user", "assistant" or "system", got {msg.get("role")!r}'
     content = msg.get("content")
     if isinstance(content, str):
         return None

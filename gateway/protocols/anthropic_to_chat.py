@@ -144,6 +144,9 @@ def messages(body: dict[str, Any], model: str = "") -> list[dict[str, Any]]:
             out.append({"role": msg["role"], "content": content})
             continue
         blocks = [b for b in content or [] if isinstance(b, dict)]
+        if msg.get("role") == "system":  # a mid-conversation system message stays one, where it was
+            out.append({"role": "system", "content": system_text(blocks)})
+            continue
         if msg.get("role") == "assistant":
             out.append(_assistant(blocks, model))
             continue

@@ -23,7 +23,7 @@ from gateway.simulator.errors import BadRequest
 from gateway.simulator.wire import Rendered, Tokens, dumps, part, sse
 
 MAX_BREAKPOINTS = 4
-_ROLE = {"user": b"U:", "assistant": b"A:"}
+_ROLE = {"user": b"U:", "assistant": b"A:", "system": b"Y:"}  # system: the mid-conversation-system beta
 
 
 def parse(body: Any, *, default_ttl: float = 300.0) -> Prompt:
@@ -67,7 +67,7 @@ def parse(body: Any, *, default_ttl: float = 300.0) -> Prompt:
         raise BadRequest("system: Input should be a valid string or list of content blocks")
     for i, msg in enumerate(messages):
         if not isinstance(msg, Mapping) or msg.get("role") not in _ROLE:
-            raise BadRequest(f"messages.{i}.role: Input should be 'user' or 'assistant'")
+            raise BadRequest(f"messages.{i}.role: Input should be 'user', 'assistant' or 'system'")
         prefix = _ROLE[msg["role"]]
         content = msg.get("content")
         if isinstance(content, str):

@@ -294,3 +294,15 @@ def test_long_uses_the_callers_estimate_when_given() -> None:
     big = cc("xx-big", [{"role": "user", "content": BIG_TEXT}])
     assert classify(big, "anthropic", CC_HEADERS, FULL, long_threshold=LONG) == "long"
     assert classify(big, "anthropic", CC_HEADERS, FULL, long_threshold=10 * LONG) == "big"
+
+
+def test_qwen_memory_extractor_with_tools_is_small() -> None:
+    """Qwen 0.15's managed memory extractor runs with tools after the turn: housekeeping, so `small`."""
+    from gateway.config import Tier
+    from gateway.roles import classify
+
+    body = {"model": "m", "tools": [{"type": "function", "function": {"name": "save_memory", "parameters": {}}}],
+            "messages": [{"role": "system", "content": "You are now acting as the managed memory extraction subagent for this session."},
+                         {"role": "user", "content": "extract"}]}
+    tier = Tier("free", "f", {"big": ("a",), "small": ("b",)})
+    assert classify(body, "openai", {}, tier, long_threshold=100_000) == "small"

@@ -186,3 +186,18 @@ big = ["bad"]
         assert rows and rows[0]["status"] != 500
     finally:
         up.stop()
+
+
+def test_mid_conversation_system_messages_from_claude_code(gw) -> None:
+    """Claude Code 2.1.x (beta mid-conversation-system) puts `role: system` messages among the turns."""
+    sim, g, cfg = gw
+    body = {"model": "xx-big", "max_tokens": 50, "messages": [
+        {"role": "user", "content": "hello"},
+        {"role": "system", "content": [{"type": "text", "text": "Available agent types for the Agent tool: general"}]},
+        {"role": "user", "content": "go on"}]}
+    headers = {"anthropic-beta": "claude-code-20250219,mid-conversation-system-2026-04-07"}
+    for tier in ("free", "claude"):
+        r = httpx.post(f"{g.url}/x/claude/p/{tier}/v1/messages", json=body, headers=headers, timeout=20)
+        assert r.status_code == 200, r.text
+    chat = [r for r in sim.requests() if r["path"].endswith("/chat/completions")][-1]["body"]
+    assert [m["role"] for m in chat["messages"]] == ["user", "system", "user"]

@@ -242,3 +242,35 @@ def test_plan_error_for_unknown_tier_letter_in_config() -> None:
     spec = codes.Spec("cipz", "claude", "i", "p", "z")
     with pytest.raises(PlanError):
         plan(spec, PROFILES["claude"], parse(""), Options())
+
+
+# One headless turn in an existing session (`-p` with mode c or s), from agents.md section 2.
+HEADLESS_ARGV: dict[tuple[str, str], list[str]] = {
+    ("claude", "c"): ["--continue", "-p", "again"], ("claude", "s"): ["--resume", ID, "-p", "again"],
+    ("codex", "c"): ["exec", "resume", "--last", "again"], ("codex", "s"): ["exec", "resume", ID, "again"],
+    ("qwen", "c"): ["--continue", "again"], ("qwen", "s"): ["--resume", ID, "again"],
+    ("pi", "c"): ["--continue", "-p", "again"], ("pi", "s"): ["--session", ID, "-p", "again"],
+    ("opencode", "c"): ["run", "--continue", "again"], ("opencode", "s"): ["run", "--session", ID, "again"],
+    ("gemini", "c"): ["--resume", "latest", "--skip-trust", "-p", "again"],
+    ("gemini", "s"): ["--resume", "3", "--skip-trust", "-p", "again"],
+    ("hermes", "c"): ["chat", "-Q", "-q", "again", "--continue"],
+    ("hermes", "s"): ["chat", "-Q", "-q", "again", "--resume", ID],
+}
+
+
+@pytest.mark.parametrize(("agent", "mode"), list(HEADLESS_ARGV), ids=[f"{a}-{m}" for a, m in HEADLESS_ARGV])
+def test_headless_turn_in_a_session(agent: str, mode: str, scratch: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = [PROFILES[agent].letter + mode + "p", "-p", "again"]
+    if mode == "s":
+        args += ["-s", "3" if agent == "gemini" else ID]
+    argv = dry(args, capsys)["argv"]
+    assert is_subsequence(HEADLESS_ARGV[agent, mode], argv), argv
+    assert argv.count("again") == 1, argv
+
+
+def test_headless_template_only_for_c_and_s() -> None:
+    problems: list[str] = []
+    data = {"name": "t", "letter": "t", "dialect": "openai", "modes": {"i": ["x"], "n": ["-p", "{prompt}"]},
+            "headless": {"n": ["-p", "{prompt}"], "c": ["--continue"]}}
+    assert profiles.parse(data, "t.toml", problems) is None
+    assert any("headless.n" in p for p in problems) and any("headless.c" in p and "not in [modes]" in p for p in problems)

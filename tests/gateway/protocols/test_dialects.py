@@ -30,7 +30,7 @@ MSG = [{"role": "user", "content": "hi"}]
         ({"model": "m", "max_tokens": 10, "messages": []}, "`messages` must not be empty"),
         ({"model": "m", "max_tokens": 10, "messages": "hi"}, "`messages` must be an array"),
         (
-            {"model": "m", "max_tokens": 10, "messages": [{"role": "system", "content": "x"}]},
+            {"model": "m", "max_tokens": 10, "messages": [{"role": "robot", "content": "x"}]},
             "messages[0].role",
         ),
         (
