@@ -13,10 +13,10 @@ import concurrent.futures
 
 import httpx
 import pytest
+from support.servers import free_port
 
 from gateway.config import parse
 from gateway.simulator.config import sim_config_text
-from support.servers import free_port
 
 TOOLS = [{"name": f"Tool{i}", "description": f"Tool number {i}. " + "It does a careful thing with files. " * 12,
           "input_schema": {"type": "object", "properties": {"path": {"type": "string"}, "n": {"type": "integer"}}}}
@@ -64,7 +64,7 @@ def two_gateways(simulator_thread, make_gateway):
 
 
 def test_claude_code_conversation_hits_the_cache_on_a_chat_model_with_shaping(two_gateways) -> None:
-    sim, on, off = two_gateways
+    _sim, on, off = two_gateways
     shaped = converse(on.url, "/x/claude/p/free/v1/messages")
     unshaped = converse(off.url, "/x/claude/p/free/v1/messages")
     print("cached share per turn, shaping on :", [f"{r:.0%}" for r in shaped])

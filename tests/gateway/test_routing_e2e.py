@@ -137,11 +137,11 @@ def test_stream_failing_after_its_first_chunk_ends_with_an_error_the_sdk_raises(
     sim.fault(ids[first], {"kind": "reset", "after_chunks": 3})
     client = anthropic.Anthropic(base_url=f"{gw.url}/x/claude/p/claude", api_key="x", max_retries=0)
     text = []
-    with pytest.raises((anthropic.APIError, httpx.HTTPError)):
-        with client.messages.stream(model="claude-sonnet-4-6", max_tokens=100,
-                                    messages=[{"role": "user", "content": "tell me a long story please"}]) as s:
-            for t in s.text_stream:
-                text.append(t)
+    with pytest.raises((anthropic.APIError, httpx.HTTPError)), client.messages.stream(
+            model="claude-sonnet-4-6", max_tokens=100,
+            messages=[{"role": "user", "content": "tell me a long story please"}]) as s:
+        for t in s.text_stream:
+            text.append(t)
     assert f"({cfg.models[second].id})" not in "".join(text), "a second model's text was spliced in"
     assert sim.calls(ids[second]) == 0
     row = gw.rows(at_least=1)[0]

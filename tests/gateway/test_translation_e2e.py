@@ -190,7 +190,7 @@ big = ["bad"]
 
 def test_mid_conversation_system_messages_from_claude_code(gw) -> None:
     """Claude Code 2.1.x (beta mid-conversation-system) puts `role: system` messages among the turns."""
-    sim, g, cfg = gw
+    sim, g, _cfg = gw
     body = {"model": "xx-big", "max_tokens": 50, "messages": [
         {"role": "user", "content": "hello"},
         {"role": "system", "content": [{"type": "text", "text": "Available agent types for the Agent tool: general"}]},
