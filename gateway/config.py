@@ -1,4 +1,4 @@
-"""The config file: read with tomllib, validated into frozen dataclasses.
+"""The config file: read with tomllib (cached by gateway.tomlcache), validated into frozen records (gateway.record).
 
 Stdlib + platformdirs only: the launcher's hot path loads this module. Every invalid
 shape becomes one line of `ConfigError` naming the file, the key and what is wrong, so
@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from gateway import paths
+from gateway import paths, tomlcache
+from gateway.record import field, record, replace
 
 PROTOCOLS = ("anthropic", "openai", "responses")
 ROLES = ("big", "middle", "small", "long", "think", "web")
@@ -35,14 +34,14 @@ class ConfigError(ValueError):
         super().__init__("\n".join(f"{source}: {p}" for p in problems))
 
 
-@dataclass(frozen=True)
+@record
 class Timeouts:
     connect: float = 10.0
     first_byte: float = 180.0
     idle: float = 180.0
 
 
-@dataclass(frozen=True)
+@record
 class GatewaySettings:
     host: str = "127.0.0.1"
     port: int = 8082
@@ -63,7 +62,7 @@ class GatewaySettings:
         return self.host in LOOPBACK_HOSTS
 
 
-@dataclass(frozen=True)
+@record
 class Price:
     """Dollars per million tokens."""
 
@@ -73,7 +72,7 @@ class Price:
     cache_write: float = 0.0
 
 
-@dataclass(frozen=True)
+@record
 class Provider:
     name: str
     protocol: str
@@ -90,7 +89,7 @@ class Provider:
         return "openrouter.ai" in self.base_url
 
 
-@dataclass(frozen=True)
+@record
 class Model:
     name: str
     provider: str
@@ -105,7 +104,7 @@ class Model:
     shaping: Mapping[str, bool] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@record
 class Pool:
     name: str
     rpm: int | None = None
@@ -113,7 +112,7 @@ class Pool:
     tpm: int | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Tier:
     name: str
     letter: str
@@ -126,25 +125,25 @@ class Tier:
         return self.roles.get(role) or self.roles.get("big", ())
 
 
-@dataclass(frozen=True)
+@record
 class Breaker:
     failures: int = 3
     cooldown_s: float = 60.0
 
 
-@dataclass(frozen=True)
+@record
 class CacheSettings:
     replay: bool = False
     replay_ttl_s: float = 3600.0
     replay_max_entries: int = 2000
 
 
-@dataclass(frozen=True)
+@record
 class Launcher:
     tmux: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class Config:
     gateway: GatewaySettings = field(default_factory=GatewaySettings)
     providers: Mapping[str, Provider] = field(default_factory=dict)
@@ -194,17 +193,24 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Conf
     """The config at `path` (default: XX_CONFIG or the platform path), or the built-in default."""
     env = os.environ if env is None else env
     path = path or paths.config_file()
-    if path.exists():
-        return parse(path.read_text(), source=str(path), env=env)
-    return parse(default_text(), source="<default>", env=env)
+    source = str(path)
+    if not path.exists():
+        path, source = Path(__file__).parent / "default_config.toml", "<default>"
+    try:
+        data = tomlcache.load(path)
+    except tomlcache.TomlError as exc:
+        raise ConfigError(source, [str(exc)]) from None
+    except OSError as exc:
+        raise ConfigError(source, [f"cannot read: {exc.strerror or exc}"]) from None
+    return _Builder(source, env).build(data)
 
 
 def parse(text: str, source: str = "<string>", env: Mapping[str, str] | None = None) -> Config:
     env = os.environ if env is None else env
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(source, [f"not valid TOML: {exc}"]) from None
+        data = tomlcache.parse_text(text)
+    except tomlcache.TomlError as exc:
+        raise ConfigError(source, [str(exc)]) from None
     return _Builder(source, env).build(data)
 
 

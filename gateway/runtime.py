@@ -192,12 +192,8 @@ class Runtime:
         row.update(rpm=quota["rpm"], rpd=quota["rpd"], tpm=quota["tpm"])
         if provider is not None and provider.api_key_ref and not provider.api_key:
             row["state"], row["detail"] = "unconfigured", f"{provider.api_key_ref} is not set"
-        elif row.get("state") == "healthy":
-            full = [k for k in ("rpm", "rpd", "tpm") if quota[k].get("limit") and quota[k]["used"] >= quota[k]["limit"]]
-            if full or quota.get("pool_cooling_until"):
-                row["state"] = "quota"
-                row["detail"] = f"{full[0]} {quota[full[0]]['used']}/{quota[full[0]]['limit']}" if full else "pool cooling down"
-                row["until"] = quota["rpd"].get("reset_at") if "rpd" in full else quota.get("pool_cooling_until")
+        elif row.get("state") == "healthy" and (why := self.routing.quotas.check(model, 0)) is not None:
+            row["state"], row["detail"], row["until"] = "quota", why.reason, why.until
         by_model = self.aggregate.to_dict().get("by_model", {}).get(name)
         row["cache_hit_ratio"] = by_model.get("hit_ratio") if by_model else None
         return row

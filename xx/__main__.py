@@ -1,4 +1,5 @@
 import sys
+
 from xx.cli import main
 
 sys.exit(main())

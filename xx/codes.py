@@ -9,7 +9,8 @@ found by edit distance over every code the current agents and tiers allow.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+
+from gateway.record import record
 
 MODES: dict[str, str] = {
     "i": "init (new session)",
@@ -36,7 +37,7 @@ class CodeError(ValueError):
         super().__init__(message)
 
 
-@dataclass(frozen=True)
+@record
 class Spec:
     code: str
     agent: str          # the profile name, e.g. "claude"

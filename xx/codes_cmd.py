@@ -6,9 +6,9 @@ import argparse
 import json
 import sys
 from typing import Any
-from xx import codes, profiles
 
 from gateway.config import Config, ConfigError, load
+from xx import codes, profiles
 
 
 def table(config: Config, profs: dict[str, profiles.Profile]) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, ClassVar
+
 from xx.supervisor import port_in_use
 
 if TYPE_CHECKING:
@@ -302,9 +303,9 @@ def _headless(url: str, duration: float | None) -> None:
 
 
 def _dashboard(url: str, duration: float | None) -> int:
-    from xx.dash.app import DashApp
-
     from textual.binding import Binding
+
+    from xx.dash.app import DashApp
 
     class DemoDash(DashApp):
         """Ctrl-C stops the demo, as the README says (Textual binds it to a "press ^q" hint)."""

@@ -17,9 +17,9 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
-from xx import profiles
 
 from gateway.config import Config, ConfigError, load
+from xx import profiles
 
 VERSION_TIMEOUT_S = 20.0  # node CLIs take 2-3 s alone; doctor runs them all at once on a busy machine
 _VERSION = re.compile(r"(\d+\.\d+(?:\.\d+)?)")

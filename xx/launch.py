@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from types import SimpleNamespace
 from typing import NoReturn
-from xx import codes, profiles
-from xx.plan import LaunchPlan, Options, PlanError, plan
 
 from gateway import paths
 from gateway.config import Config, ConfigError, load
+from xx import codes, profiles
+from xx.plan import LaunchPlan, Options, PlanError, plan
 
 EXIT_USAGE = 2
 EXIT_NOT_FOUND = 127
@@ -85,17 +84,24 @@ def build(argv: list[str], environ: Mapping[str, str], gateway_url: str | None =
     args = parse_args(own)
     try:
         config = load(env=environ)
-        profs = profiles.load_all()
-    except (ConfigError, profiles.ProfileError) as exc:
+        known = profiles.letters()
+    except ConfigError as exc:
         _die(str(exc))
     try:
-        spec = codes.decode(args.code, {p.letter: p.name for p in profs.values()}, [t.letter for t in config.tiers.values()])
+        spec = codes.decode(args.code, {letter: name for letter, (name, _) in known.items()},
+                            [t.letter for t in config.tiers.values()])
+        try:
+            profile = profiles.load_one(known[spec.code[0]][1]) if spec.code[:1] in known else None
+        except profiles.ProfileError as exc:
+            _die(str(exc))
+        if profile is None or profile.name != spec.agent:
+            profile = profiles.load_all()[spec.agent]
         opts = Options(
             model=args.model, session=args.session, prompt=args.prompt, extra=tuple(extra), safe=args.safe,
             gateway_url=gateway_url, environ=dict(environ), is_root=hasattr(os, "geteuid") and os.geteuid() == 0,
             state_dir=paths.state_dir(), home=Path(environ.get("HOME") or Path.home()),
         )
-        return args, plan(spec, profs[spec.agent], config, opts), config
+        return args, plan(spec, profile, config, opts), config
     except (codes.CodeError, PlanError) as exc:
         _die(str(exc))
 
@@ -122,6 +128,8 @@ def main(argv: list[str]) -> int:
         if url.rstrip("/") != lp.gateway:
             args, lp, config = build(argv, environ, gateway_url=url)
     env = apply_env(environ, lp.env)
+    import shutil
+
     exe = shutil.which(lp.binary, path=env.get("PATH"))
     if exe is None:
         print(f"xx: {lp.binary!r} is not on PATH. Install it: {lp.package}", file=sys.stderr)
@@ -232,6 +240,8 @@ def tmux_argv(code: str, lp: LaunchPlan, env: Mapping[str, str], cwd: str, insid
 
 
 def exec_tmux(code: str, lp: LaunchPlan, env: dict[str, str]) -> int:
+    import shutil
+
     tmux = shutil.which("tmux")
     if tmux is None:
         print("xx: --tmux needs tmux: install it (apt-get install tmux / brew install tmux)", file=sys.stderr)

@@ -11,8 +11,6 @@ import os
 import shlex
 from dataclasses import dataclass
 from typing import ClassVar
-from xx import codes, profiles
-from xx.plan import Options, PlanError, plan
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
@@ -21,6 +19,8 @@ from textual.widgets import Footer, Input, Label, Select, Static
 
 from gateway import paths
 from gateway.config import Config, load
+from xx import codes, profiles
+from xx.plan import Options, PlanError, plan
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,12 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from xx.codes import Spec
-from xx.profiles import Profile, Wiring
 
 from gateway.config import Config
+from gateway.record import field, record
+from xx.codes import Spec
+from xx.profiles import Profile, Wiring
 
 PLACEHOLDER_TOKEN = "xx-local"  # a fixed, non-secret token for a loopback gateway without one
 KEY_ENV = "XX_GATEWAY_KEY"
@@ -33,7 +33,7 @@ class PlanError(ValueError):
     """Options that cannot work with this agent and mode; the message says what to do."""
 
 
-@dataclass(frozen=True)
+@record
 class Options:
     model: str | None = None
     session: str | None = None
@@ -47,7 +47,7 @@ class Options:
     home: Path = Path("~")
 
 
-@dataclass(frozen=True)
+@record
 class LaunchPlan:
     agent: str
     binary: str

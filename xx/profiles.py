@@ -9,11 +9,12 @@ tomllib on every launch, so this module stays stdlib-only.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from gateway import tomlcache
+from gateway.record import field, record
 
 MODES = ("i", "c", "n", "s", "r")
 HEADLESS_MODES = ("c", "s")
@@ -36,7 +37,7 @@ class ProfileError(ValueError):
         super().__init__("\n".join(problems))
 
 
-@dataclass(frozen=True)
+@record
 class Overlay:
     """A per-launch directory that mirrors the first existing source dir by symlinks."""
 
@@ -44,7 +45,7 @@ class Overlay:
     sources: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@record
 class Wiring:
     """What one route adds: env to set, inherited env to strip, argv, per-launch files."""
 
@@ -57,7 +58,7 @@ class Wiring:
     overlay: Overlay | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Profile:
     name: str
     letter: str
@@ -114,8 +115,8 @@ def load_all(shipped: Path | None = None, user: Path | None = None) -> dict[str,
     profiles: dict[str, Profile] = {}
     for path in profile_files(shipped, user).values():
         try:
-            data = tomllib.loads(path.read_text())
-        except (OSError, tomllib.TOMLDecodeError) as exc:
+            data = tomlcache.load(path)
+        except (OSError, tomlcache.TomlError) as exc:
             problems.append(f"{path}: cannot read: {exc}")
             continue
         found: list[str] = []
@@ -134,6 +135,41 @@ def load_all(shipped: Path | None = None, user: Path | None = None) -> dict[str,
     if problems:
         raise ProfileError(problems)
     return profiles
+
+
+_TOP_KEY = re.compile(r'^(name|letter)\s*=\s*"([^"]*)"', re.M)
+
+
+def letters(shipped: Path | None = None, user: Path | None = None) -> dict[str, tuple[str, Path]]:
+    """letter -> (agent name, file), read without parsing TOML: `xx <code>` must decode a code before it
+    knows which one profile it needs, and parsing all nine costs more than the rest of a launch.
+
+    Only top-level `name = "…"` / `letter = "…"` lines before the first table count; a file
+    this scan cannot read is left to `load_one`/`load_all`, which report it properly.
+    """
+    out: dict[str, tuple[str, Path]] = {}
+    for path in profile_files(shipped, user).values():
+        try:
+            head = path.read_text().split("\n[", 1)[0]
+        except OSError:
+            continue
+        keys = dict(m.groups() for m in _TOP_KEY.finditer(head))
+        if "letter" in keys:
+            out.setdefault(keys["letter"], (keys.get("name", path.stem), path))
+    return out
+
+
+def load_one(path: Path) -> Profile:
+    """One profile file, validated; raises ProfileError."""
+    problems: list[str] = []
+    try:
+        data = tomlcache.load(path)
+    except (OSError, tomlcache.TomlError) as exc:
+        raise ProfileError([f"{path}: cannot read: {exc}"]) from None
+    prof = parse(data, str(path), problems)
+    if problems or prof is None:
+        raise ProfileError(problems or [f"{path}: not a profile"])
+    return prof
 
 
 def by_letter(profiles: Mapping[str, Profile]) -> dict[str, Profile]:

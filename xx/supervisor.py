@@ -261,7 +261,7 @@ def _follow(path: Path) -> None:
 
 def _from_runtime_file() -> Config | None:
     """Where the running gateway listens, from the file it wrote at start."""
-    from dataclasses import replace
+    from gateway.record import replace
 
     try:
         info = json.loads(paths.runtime_file().read_text())

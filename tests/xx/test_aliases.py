@@ -7,9 +7,10 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from xx import aliases
 
 import pytest
+
+from xx import aliases
 
 ALIASES = {"cc": "xx cip", "cc-ds": "xx cipd", "qw": "xx qip", "odd": "xx cip -p 'it''s'"}
 

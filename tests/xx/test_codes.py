@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from xx import codes, codes_cmd
 
 import pytest
+
+from xx import codes, codes_cmd
 
 AGENTS = {"c": "claude", "h": "hermes", "x": "codex", "q": "qwen", "p": "pi", "o": "opencode", "m": "gemini"}
 TIERS = "fdnkqm"

@@ -17,14 +17,14 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from xx import demo
-from xx.demo_traffic import AGENTS, SCHEDULE, Conversation, due_faults, request_for
 
 import httpx
 import psutil
 import pytest
 
 from gateway.config import parse
+from xx import demo
+from xx.demo_traffic import AGENTS, SCHEDULE, Conversation, due_faults, request_for
 
 
 def free_port() -> int:

@@ -17,10 +17,11 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
-from xx import launch, profiles
-from xx.plan import LaunchPlan
 
 import pytest
+
+from xx import launch, profiles
+from xx.plan import LaunchPlan
 
 STUB = """#!{python}
 import json, os, sys

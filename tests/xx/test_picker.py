@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from xx import profiles
-from xx.picker import Choice, Picker
 
 import pytest
 
 from gateway.config import parse
+from xx import profiles
+from xx.picker import Choice, Picker
 
 
 @pytest.fixture

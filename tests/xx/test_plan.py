@@ -6,12 +6,12 @@ import json
 import os
 from pathlib import Path
 from typing import Any
-from xx import codes, launch, profiles
-from xx.plan import Options, PlanError, plan
 
 import pytest
 
 from gateway.config import parse
+from xx import codes, launch, profiles
+from xx.plan import Options, PlanError, plan
 
 PROFILES = profiles.load_all(user=Path("/nonexistent"))
 MODES = list(codes.MODES)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from xx import profiles
 
 import pytest
+
+from xx import profiles
 
 SHIPPED = {"c": "claude", "h": "hermes", "x": "codex", "q": "qwen", "p": "pi", "o": "opencode", "a": "ante", "g": "antigravity", "m": "gemini"}
 

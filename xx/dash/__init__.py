@@ -10,9 +10,9 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from xx.dash.app import DashApp
-
     import httpx
+
+    from xx.dash.app import DashApp
 
 
 def create_app(

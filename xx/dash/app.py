@@ -15,6 +15,15 @@ import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any, ClassVar
+
+import httpx
+from textual import events as tevents
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Container
+from textual.timer import Timer
+from textual.widgets import DataTable, Footer, Input
+
 from xx.dash import render_cache, render_header, render_models, render_requests
 from xx.dash.feed import AdminClient, AdminError, backoff, describe
 from xx.dash.messages import BatchApplied, FeedWaiting
@@ -28,14 +37,6 @@ from xx.dash.widgets.help_screen import HelpScreen
 from xx.dash.widgets.models_table import ModelsTable
 from xx.dash.widgets.requests_log import RequestsLog
 
-import httpx
-from textual import events as tevents
-from textual.app import App, ComposeResult
-from textual.binding import Binding, BindingType
-from textual.containers import Container
-from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Input
-
 PENDING_MAX = 20_000  # events queued while paused or between applies; oldest dropped beyond
 WIDE_FROM = 160  # columns: the cache panel moves beside the models table
 SHORT_BELOW = 30  # rows: fewer model rows, so the requests log keeps room
@@ -44,9 +45,8 @@ FETCH_ERRORS = (httpx.HTTPError, AdminError, ValueError)
 
 def default_starter() -> str:
     """Start (or find) the gateway the way the launcher does; returns its URL."""
-    from xx import supervisor  # lazy: written by the lead, heavy, only needed on `s`
-
     from gateway import config as gconfig
+    from xx import supervisor  # lazy: written by the lead, heavy, only needed on `s`
 
     return str(supervisor.ensure_running(gconfig.load()))
 

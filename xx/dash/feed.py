@@ -10,12 +10,12 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from typing import Any
-from xx.dash.state import FEED_KINDS, Event
 
 import httpx
 import orjson
 
 from gateway.protocols.sse import SSEDecoder, SSEEvent
+from xx.dash.state import FEED_KINDS, Event
 
 TOKEN_HEADER = "x-xx-token"
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from xx.dash.state import Event
 
 from textual.message import Message
+
+from xx.dash.state import Event
 
 
 @dataclass

@@ -9,11 +9,12 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
-from xx.dash import fmt
-from xx.dash.render_requests import CACHE_STYLES
 
 from rich.table import Table
 from rich.text import Text
+
+from xx.dash import fmt
+from xx.dash.render_requests import CACHE_STYLES
 
 CLASSES = ("HIT", "PARTIAL", "MISS", "COLD", "NOUSAGE", "REPLAY")
 BREAKDOWNS = ("total", "agent", "model")  # the `c` key cycles through these

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
+
+from rich.text import Text
+
 from xx.dash import fmt
 from xx.dash.render_models import trouble_count
 from xx.dash.state import DashState
-
-from rich.text import Text
 
 
 def header_text(

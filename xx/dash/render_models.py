@@ -10,9 +10,10 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
-from xx.dash import fmt
 
 from rich.text import Text
+
+from xx.dash import fmt
 
 # state -> (sort priority: lower is more urgent, symbol, word, style)
 STATES: dict[str, tuple[int, str, str, str]] = {

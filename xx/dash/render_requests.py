@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
-from xx.dash import fmt
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
+
+from xx.dash import fmt
 
 COLUMNS = (
     "time",

@@ -16,9 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from xx.dash import create_app
-
 from dash_admin_server import T0, AdminServer, load_fixtures, wait_until
+
+from xx.dash import create_app
 
 
 async def render(out: Path, size: tuple[int, int], cache_view: str = "total") -> Path:

@@ -6,14 +6,15 @@ import asyncio
 import copy
 import time
 from typing import Any
+
+import pytest
+from dash_admin_server import AdminServer, wait_until
+
 from xx.dash import create_app
 from xx.dash.app import DashApp
 from xx.dash.messages import BatchApplied
 from xx.dash.widgets.exchange_screen import ExchangeScreen
 from xx.dash.widgets.help_screen import HelpScreen
-
-import pytest
-from dash_admin_server import AdminServer, wait_until
 
 FAST = {"poll_s": 0.3, "backoff_base": 0.05, "backoff_cap": 0.3, "starter": None}
 

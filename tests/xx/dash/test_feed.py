@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from xx.dash.feed import AdminClient, AdminError, backoff, describe, parse_event
 
 import httpx
 import pytest
 from dash_admin_server import AdminServer
 
 from gateway.protocols.sse import SSEEvent
+from xx.dash.feed import AdminClient, AdminError, backoff, describe, parse_event
 
 
 def test_backoff_doubles_and_caps() -> None:

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from xx.dash import _parser, create_app
 
 import pytest
+
+from xx.dash import _parser, create_app
 
 
 def test_importing_the_package_does_not_load_textual() -> None:

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import io
+
+from rich.console import Console
+
 from xx.dash.render_requests import (
     cascade_path,
     exchange_detail,
@@ -9,8 +12,6 @@ from xx.dash.render_requests import (
     request_rows,
     route_text,
 )
-
-from rich.console import Console
 
 CASCADE = {
     "id": "e1",

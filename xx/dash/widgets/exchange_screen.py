@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, ClassVar
-from xx.dash.render_requests import exchange_detail
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
+
+from xx.dash.render_requests import exchange_detail
 
 
 class ExchangeScreen(ModalScreen[None]):

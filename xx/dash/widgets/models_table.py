@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from xx.dash.render_models import COLUMNS, ModelRow
-
 from textual.widgets import DataTable
+
+from xx.dash.render_models import COLUMNS, ModelRow
 
 
 class ModelsTable(DataTable[object]):

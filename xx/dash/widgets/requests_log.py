@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from xx.dash.render_requests import COLUMNS, RequestRow
-
 from textual.widgets import DataTable
+
+from xx.dash.render_requests import COLUMNS, RequestRow
 
 
 class RequestsLog(DataTable[object]):
