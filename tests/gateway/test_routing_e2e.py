@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import concurrent.futures
 import random
+import threading
+import time
 
 import anthropic
 import httpx
@@ -201,3 +203,33 @@ def test_load_with_random_upstream_failures_never_500s_and_accounts_for_every_at
     assert len(rows) == 200
     called = sum(1 for r in rows for a in r["attempts"])
     assert called == sim.calls(), "every upstream call is an attempt in the ledger"
+
+
+def test_model_state_changes_are_pushed_and_a_reset_closes_the_breaker(env) -> None:
+    sim, gw, _clock, cfg, ids = env()
+    first = cfg.tiers["free"].roles["big"][0]
+    events: list[str] = []
+
+    def listen() -> None:
+        try:
+            with httpx.stream("GET", gw.url + "/xx/events", timeout=None) as r:
+                for line in r.iter_lines():
+                    events.append(line)
+        except httpx.HTTPError:
+            pass
+
+    threading.Thread(target=listen, daemon=True).start()
+    sim.always(ids[first], {"kind": "status", "status": 500})
+    for _ in range(3):
+        chat(gw)
+    deadline = time.monotonic() + 3
+    while not any('"state":"open"' in e for e in events) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert any(e.startswith("event: model") for e in events)
+    assert any('"state":"open"' in e and f'"name":"{first}"' in e for e in events)
+    assert any(e.startswith("event: exchange") for e in events)
+    r = httpx.post(f"{gw.url}/xx/models/{first}/reset", timeout=5)
+    assert r.status_code == 200 and r.json()["model"]["state"] == "healthy"
+    sim.always(ids[first], None)
+    assert chat(gw).headers["x-xx-model"] == first
+    assert httpx.post(f"{gw.url}/xx/models/nope/reset", timeout=5).status_code == 404

@@ -31,7 +31,7 @@ class GatewayThread:
         self.ledger_path = ledger
         self.app = create_app(config, ledger_path=ledger, clock=clock)
         self.rt = self.app.extensions["xx"]
-        self.url = config.gateway.url
+        self.url = f"http://127.0.0.1:{config.gateway.port}"
         self._loop = asyncio.new_event_loop()
         self._stop: asyncio.Event | None = None
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -40,7 +40,7 @@ class GatewayThread:
         asyncio.set_event_loop(self._loop)
         self._stop = asyncio.Event()
         hc = HyperConfig()
-        hc.bind = [f"127.0.0.1:{self.config.gateway.port}"]
+        hc.bind = [f"{self.config.gateway.host}:{self.config.gateway.port}"]
         hc.graceful_timeout = 5
         hc.accesslog = None
         self._loop.run_until_complete(serve(self.app, hc, shutdown_trigger=self._stop.wait))
