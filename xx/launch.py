@@ -135,6 +135,7 @@ def main(argv: list[str]) -> int:
         print(f"xx: {lp.binary!r} is not on PATH. Install it: {lp.package}", file=sys.stderr)
         return EXIT_NOT_FOUND
     write_files(lp)
+    warn_insecure_settings(lp)
     if args.tmux or config.launcher.tmux:
         return exec_tmux(args.code, lp, env)
     sys.stdout.flush()
@@ -205,6 +206,25 @@ def write_files(lp: LaunchPlan) -> None:
         tmp.write_text(prefix + content)
         tmp.chmod(0o600)
         tmp.replace(p)
+
+
+def shared_ancestor(path: Path) -> Path | None:
+    """The first directory above `path` that others may write to (Gemini ignores settings below one)."""
+    for parent in path.parents:
+        try:
+            if parent.stat().st_mode & 0o002:
+                return parent
+        except OSError:
+            return None
+    return None
+
+
+def warn_insecure_settings(lp: LaunchPlan) -> None:
+    for path in lp.files:
+        if path.endswith("settings.json") and (shared := shared_ancestor(Path(path))) is not None:
+            print(f"xx: warning: {lp.binary} ignores settings files below a directory others can write to "
+                  f"({shared}); point XDG_STATE_HOME or XX_STATE_DIR at a private directory", file=sys.stderr)
+            return
 
 
 def tmux_session_name(code: str, cwd: str) -> str:
