@@ -13,6 +13,7 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config as HyperConfig
@@ -89,6 +90,17 @@ async def run(config: Config, *, runtime_file: bool = True) -> None:
         logs.flush()
 
 
+def _run_loop(main_coro: Any) -> None:
+    """uvloop where it exists: on 2 cores it took the gateway from ~500 to ~700 req/s at concurrency 32
+    (tests/bench/bench_gateway.py), mostly by making each socket send cheaper."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main_coro)
+        return
+    uvloop.run(main_coro)
+
+
 def main(argv: list[str] | None = None) -> int:
     logs.setup()
     try:
@@ -101,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     t0 = time.monotonic()
     try:
-        asyncio.run(run(config))
+        _run_loop(run(config))
     except OSError as exc:
         print(f"cannot listen on {config.gateway.url}: {exc.strerror or exc}", file=sys.stderr)
         return 1
