@@ -68,6 +68,9 @@ def _main(argv: list[str]) -> int:
         module = importlib.import_module(COMMANDS[argv[0]][0])
         return int(module.main(argv[1:]) or 0)
     if not argv:
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):  # a script, not a person: no full-screen picker
+            print(usage(), file=sys.stderr)
+            return 2
         from xx import picker
 
         return int(picker.main([]) or 0)

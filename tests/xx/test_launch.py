@@ -250,3 +250,12 @@ def test_hot_path_is_fast(world: dict[str, Any]) -> None:
     print(f"python -c pass {base:.0f} ms · config {config_only:.0f} ms · --help {help_ms:.0f} ms · cip --dry-run {dry_ms:.0f} ms")
     assert help_ms - base < 40
     assert dry_ms - config_only < 40
+
+
+def test_bare_xx_without_a_terminal_prints_usage_instead_of_the_picker(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "xx"], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                       timeout=30, env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    assert r.returncode == 2 and "usage: xx <code>" in r.stderr
