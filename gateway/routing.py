@@ -142,6 +142,9 @@ def _nothing_available(skipped: list[Skip], tier: str | None, req: RouteRequest,
     reasons = "; ".join(f"{s.model}: {s.reason}{_in(s.until, now)}" for s in skipped)
     temporary = [s for s in skipped if not s.reason.startswith(("no API key", "not configured"))]
     if not temporary:
+        if all(s.reason.startswith("no API key") for s in skipped):
+            # not "overloaded": agents retry 5xx for minutes; a missing key must say so at once
+            return PlanError(401, f"the xx gateway has no API key for {what}: {reasons}; set the variable and retry")
         return PlanError(503, f"no model of {what} can be called: {reasons}")
     untils = [s.until for s in temporary if s.until is not None]
     retry = max(1, math.ceil(min(untils) - now)) if untils else 1

@@ -117,6 +117,11 @@ def main(argv: list[str]) -> int:
             print(f"xx install: {exc}", file=sys.stderr)
             return 1
     status = 0
+    shadowed = {name: found for name in aliases if (found := shutil.which(name))}
+    if shadowed and not args.uninstall:
+        listed = ", ".join(f"{n} ({p})" for n, p in sorted(shadowed.items()))
+        print(f"note: these aliases hide commands of the same name in interactive shells: {listed}; "
+              "rename or remove them under [aliases] in the config if you need those commands", file=sys.stderr)
     for shell in args.shell or default_shells(environ):
         path = rc_file(shell, environ)
         try:
@@ -145,8 +150,8 @@ def main(argv: list[str]) -> int:
             sys.stdout.writelines(diff)
             continue
         _write(path, before, after)
-        verb = "removed from" if args.uninstall else "written to"
-        print(f"{path}: aliases {verb} ({len(aliases)} aliases)" if not args.uninstall else f"{path}: aliases {verb}")
+        print(f"{path}: xx aliases removed (backup: {path}.xx-backup)" if args.uninstall
+              else f"{path}: {len(aliases)} xx aliases written (backup: {path}.xx-backup)")
     if not args.dry_run and not args.uninstall:
         print("open a new shell (or `source` the file) to use them")
     return status

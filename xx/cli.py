@@ -12,7 +12,7 @@ import sys
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "gateway": ("xx.supervisor", "run and supervise the local gateway (up, down, status, logs, restart, run)"),
-    "config": ("xx.config_cmd", "show, validate or create the config file"),
+    "config": ("xx.config_cmd", "the config file: path, show, validate, init, set"),
     "dash": ("xx.dash", "live dashboard of requests, cache hits and model health"),
     "demo": ("xx.demo", "gateway + simulated provider + synthetic agents + dashboard; no API key needed"),
     "models": ("xx.models_cmd", "list models with their tier roles and live health"),
@@ -23,7 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 USAGE = """\
-usage: xx <code> [-m MODEL] [-s SESSION] [-p PROMPT] [--dry-run [--json]] [--tmux] [-- AGENT ARGS]
+usage: xx <code> [-m MODEL] [-s SESSION] [-p PROMPT] [--safe] [--dry-run [--json]] [--tmux] [-- AGENT ARGS]
        xx <command> [--help]
 
 A code is <agent><mode>[<route>][<tier>], e.g. `xx cip` (Claude Code, init, proxy)

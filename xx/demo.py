@@ -343,10 +343,8 @@ def _how_to(url: str, layout: Layout, status: _Status) -> None:
     status.line(f"{status.paint('xx demo', '1;32')} gateway {b(url)} on the simulated provider (no API key)")
     status.line(f"  config  {layout.config}\n  ledger  {layout.ledger}\n  logs    {layout.root}/*.log")
     status.line(f"  try     curl {url}/health")
-    status.line(f"  agents  ANTHROPIC_BASE_URL={url}/x/claude/p/free claude")
-    status.line(
-        f"          OPENAI_BASE_URL={url}/x/codex/p/gpt/v1 codex   (tiers: f free, c claude, g gpt, x mixed)"
-    )
+    status.line(f"  agents  XX_CONFIG={layout.config} xx cif   (any agent: xx <agent>i<tier>)")
+    status.line("          tiers: f free, c claude, g gpt, x mixed; xx wires each CLI the way it really honours")
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -88,6 +88,20 @@ def check_keys(config: Config) -> list[Check]:
     return out
 
 
+def check_default_tier(config: Config) -> list[Check]:
+    """Route p on the default tier needs at least one model whose provider has its key."""
+    tier = config.tier_named(config.gateway.default_tier)
+    if tier is None:
+        return []
+    names = [n for names in tier.roles.values() for n in names] or list(config.models)
+    usable = [n for n in names if n in config.models and (lambda p: not p.api_key_ref or p.api_key)(config.providers[config.models[n].provider])]
+    if usable:
+        return [Check("default tier", "ok", f"{tier.name} ({tier.letter}): {len(usable)} of {len(set(names))} models usable")]
+    refs = sorted({config.providers[config.models[n].provider].api_key_ref or "" for n in names if n in config.models})
+    return [Check("default tier", "fail", f"{tier.name} ({tier.letter}): no model is usable; set {', '.join(refs)} "
+                  "(or try `xx demo`, which needs no key)")]
+
+
 def check_gateway(config: Config) -> list[Check]:
     try:
         from xx import supervisor
@@ -119,8 +133,12 @@ def run_checks() -> list[Check]:
         checks += check_agents(profs)
     except profiles.ProfileError as exc:
         checks.append(Check("profiles", "fail", str(exc)))
+    agents = [c for c in checks if c.name.startswith("agent ")]
+    if agents and not any((c.data or {}).get("path") for c in agents):
+        checks.append(Check("agents", "fail", "no agent CLI is installed: nothing can be launched (install one of the above)"))
     if config is not None:
         checks += check_keys(config)
+        checks += check_default_tier(config)
         checks += check_gateway(config)
     tmux = shutil.which("tmux")
     checks.append(Check("tmux", "ok" if tmux else "warn", tmux or "not found: --tmux and launcher.tmux will not work"))

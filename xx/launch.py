@@ -55,7 +55,8 @@ def parse_args(argv: list[str]) -> SimpleNamespace:
         if name in _VALUED:
             if not eq:
                 value = next(it, None)  # type: ignore[assignment]
-                if value is None:
+                if value is None or value in _FLAGS or value in _VALUED or value == "--":
+                    # `-p --dry-run` must not turn a dry run into a real launch with the prompt "--dry-run"
                     _die(f"{name} needs a value\n{USAGE}")
             setattr(ns, _VALUED[name], value)
         elif arg in _FLAGS:
@@ -117,6 +118,11 @@ def main(argv: list[str]) -> int:
     if args.dry_run:
         print_plan(lp, as_json=args.json)
         return 0
+    import shutil
+
+    if shutil.which(lp.binary, path=apply_env(environ, lp.env).get("PATH")) is None:
+        print(f"xx: {lp.binary!r} is not on PATH. Install it: {lp.package}", file=sys.stderr)
+        return EXIT_NOT_FOUND  # before starting a gateway nothing will use
     if lp.gateway is not None:
         from xx import supervisor  # not on the dry-run path: keep it light
 
@@ -128,8 +134,6 @@ def main(argv: list[str]) -> int:
         if url.rstrip("/") != lp.gateway:
             args, lp, config = build(argv, environ, gateway_url=url)
     env = apply_env(environ, lp.env)
-    import shutil
-
     exe = shutil.which(lp.binary, path=env.get("PATH"))
     if exe is None:
         print(f"xx: {lp.binary!r} is not on PATH. Install it: {lp.package}", file=sys.stderr)

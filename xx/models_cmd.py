@@ -83,12 +83,20 @@ def render(rows: list[dict[str, Any]], live: bool, color: bool) -> str:
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="xx models", description="Models with their tier roles and live health.")
     ap.add_argument("--json", action="store_true", help="machine-readable output")
+    ap.add_argument("--url", help="a gateway elsewhere than the config's (e.g. the one `xx demo` started)")
     args = ap.parse_args(argv)
     try:
         cfg = load()
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
+    if args.url:
+        from urllib.parse import urlsplit
+
+        from gateway.record import replace
+
+        u = urlsplit(args.url)
+        cfg = replace(cfg, gateway=replace(cfg.gateway, host=u.hostname or "127.0.0.1", port=u.port or 80))
     live_rows = fetch(cfg)
     rows = live_rows if live_rows is not None else from_config(cfg)
     if args.json:

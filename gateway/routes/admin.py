@@ -36,6 +36,9 @@ def register(app: Quart, rt: Runtime, authorized: Callable[[], bool]) -> None:
             problems.append("ledger not open")
         if rt.client is None:
             problems.append("upstream client not open")
+        missing = sorted({p.api_key_ref for p in rt.config.providers.values() if p.api_key_ref and not p.api_key})
+        if missing:
+            problems.append(f"no API key in the gateway's environment: {', '.join(missing)} unset (those providers' models are skipped)")
         if rt.config_error:
             problems.append(f"config reload failed (serving the last valid config): {rt.config_error}")
         status = 503 if rt.ledger is None or rt.client is None else 200

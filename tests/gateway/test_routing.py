@@ -135,10 +135,12 @@ def test_missing_key_is_skipped_with_the_variable_named(config: Config, state: R
     ]
 
 
-def test_only_unkeyed_models_is_a_503_not_a_retry(config: Config, state: RoutingState) -> None:
+def test_only_unkeyed_models_is_a_401_naming_the_variables_not_a_retry(config: Config, state: RoutingState) -> None:
+    """Not 503/overloaded: agents retry those for minutes, and a missing key never heals by waiting."""
     cfg = parse(TOML, env={})
     p = plan(req(tier="paid"), cfg, RoutingState(state.health, Quotas(cfg, state.clock), state.affinity, state.clock))
-    assert p.error is not None and p.error.status == 503 and p.error.retry_after is None
+    assert p.error is not None and p.error.status == 401 and p.error.retry_after is None
+    assert "no API key" in p.error.message
     assert "$ANTHROPIC_API_KEY unset" in p.error.message and "$OPENROUTER_API_KEY unset" in p.error.message
 
 

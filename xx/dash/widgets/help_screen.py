@@ -26,7 +26,7 @@ HELP = """\
   [b]?[/b]        this help
 
 States: ● healthy  ◐ degraded  ◷ cooling (seconds left)  ✖ open breaker (probe in)
-        ◑ half-open (probing)  ⊘ daily quota exhausted (→ reset time)  ○ no key
+        ◑ half-open (probing)  ⊘ quota exhausted (→ when it frees)  ○ no key
 """
 
 
