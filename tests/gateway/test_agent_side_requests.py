@@ -48,3 +48,31 @@ def test_hermes_model_probe(simulator_thread: Any, tmp_path: Path) -> None:
         gw.stop()
     assert r.status_code == 200, (r.status_code, r.text)
     assert r.json()["id"] == "xx-big"
+
+
+def test_a_missing_provider_key_is_a_401_that_names_the_variable(tmp_path: Path) -> None:
+    from gateway.config import parse
+
+    cfg = parse(f"""
+[gateway]
+port = {free_port()}
+[providers.or]
+protocol = "openai"
+base_url = "http://127.0.0.1:9/v1"
+api_key = "$XX_TEST_MISSING_KEY"
+[models.m]
+provider = "or"
+[tiers.free]
+letter = "f"
+big = ["m"]
+""", env={})
+    gw = GatewayThread(cfg, tmp_path / "ledger.sqlite").start()
+    try:
+        r = httpx.post(gw.url + "/x/claude/p/free/v1/messages", timeout=10,
+                       json={"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]})
+        ready = httpx.get(gw.url + "/ready", timeout=5).json()
+    finally:
+        gw.stop()
+    assert r.status_code == 401 and r.json()["error"]["type"] == "authentication_error"
+    assert "$XX_TEST_MISSING_KEY" in r.json()["error"]["message"]
+    assert any("$XX_TEST_MISSING_KEY" in p for p in ready["problems"])

@@ -259,3 +259,12 @@ def test_bare_xx_without_a_terminal_prints_usage_instead_of_the_picker(tmp_path)
     r = subprocess.run([sys.executable, "-m", "xx"], stdin=subprocess.DEVNULL, capture_output=True, text=True,
                        timeout=30, env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"})
     assert r.returncode == 2 and "usage: xx <code>" in r.stderr
+
+
+def test_an_option_after_p_is_not_taken_as_the_prompt(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "xx", "cnp", "-p", "--dry-run"], capture_output=True, text=True,
+                       timeout=30, env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    assert r.returncode == 2 and "-p needs a value" in r.stderr
