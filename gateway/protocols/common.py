@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -141,3 +142,44 @@ class Failed:
 
 
 Event = Start | Text | Thinking | ToolStart | ToolArgs | UsageSeen | Finish | End | Failed
+
+
+class Emitter:
+    """What every stream emitter starts with: the requested model, ids, usage and the end flag.
+
+    Subclasses set `ID_PREFIX` and add their own state; `ids` and `now` pin ids and
+    timestamps in tests, `upstream_model` names who signs captured reasoning.
+    """
+
+    ID_PREFIX = ""
+
+    def __init__(
+        self,
+        requested_model: str,
+        *,
+        ids: Callable[[str], str] = new_id,
+        now: int | None = None,
+        upstream_model: str = "",
+    ) -> None:
+        self.model = requested_model
+        self._ids = ids
+        self.usage = Usage()
+        self.done = False
+        self._started = False
+        self._id = ids(self.ID_PREFIX)
+        self._created = now if now is not None else int(time.time())
+        self._upstream_model = upstream_model  # who signs captured reasoning; else the stream's own model
+        self._finish: Finish | None = None
+
+    def handle(self, event: Event) -> bytes:
+        """The bytes this dialect sends for one parsed upstream event."""
+        raise NotImplementedError
+
+
+class Tool:
+    """A tool call being assembled from argument deltas."""
+
+    __slots__ = ("args", "id", "name")
+
+    def __init__(self, id: str, name: str) -> None:
+        self.id, self.name, self.args = id, name, []

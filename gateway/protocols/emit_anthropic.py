@@ -9,12 +9,11 @@ always carries `usage` (zeros when the upstream reports it only at the end) and
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from gateway.exchange import Usage
 from gateway.protocols import anthropic as anth
 from gateway.protocols.common import (
+    Emitter,
     End,
     Event,
     Failed,
@@ -22,11 +21,11 @@ from gateway.protocols.common import (
     Start,
     Text,
     Thinking,
+    Tool,
     ToolArgs,
     ToolStart,
     UsageSeen,
     dumps,
-    new_id,
     parse_args,
 )
 from gateway.protocols.sse import encode
@@ -41,36 +40,18 @@ STOP = {
 }
 
 
-class Tool:
-    __slots__ = ("args", "id", "name")
 
-    def __init__(self, id: str, name: str) -> None:
-        self.id, self.name, self.args = id, name, []
+class AnthropicEmitter(Emitter):
+    ID_PREFIX = "msg_"
 
-
-class AnthropicEmitter:
-    def __init__(
-        self,
-        requested_model: str,
-        *,
-        ids: Callable[[str], str] = new_id,
-        now: int | None = None,
-        upstream_model: str = "",
-    ) -> None:
-        self.model = requested_model
-        self._ids = ids
-        self.usage = Usage()
-        self.done = False
-        self._started = False
-        self._id = self._ids("msg_")
-        self._upstream_model = upstream_model  # who signs captured reasoning; else the stream's own model
+    def __init__(self, requested_model: str, **kw: Any) -> None:
+        super().__init__(requested_model, **kw)
         self._index = -1
         self._open: str | None = None  # type of the open block
         self._sig: list[str] = []
         self._details: list[dict[str, Any]] = []
         self._field: str | None = None
         self._tools: dict[str, Tool] = {}
-        self._finish: Finish | None = None
 
     def _ev(self, name: str, data: dict[str, Any]) -> bytes:
         return encode(dumps({"type": name, **data}), name)

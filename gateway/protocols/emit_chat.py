@@ -7,13 +7,11 @@ usage chunk with empty `choices` and `[DONE]`. Thinking goes out as `reasoning_c
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
-from gateway.exchange import Usage
 from gateway.protocols import openai_chat as chat
 from gateway.protocols.common import (
+    Emitter,
     End,
     Event,
     Failed,
@@ -25,7 +23,6 @@ from gateway.protocols.common import (
     ToolStart,
     UsageSeen,
     dumps,
-    new_id,
     parse_args,
 )
 from gateway.protocols.sse import encode
@@ -39,26 +36,14 @@ FINISH = {
 }
 
 
-class ChatEmitter:
-    def __init__(
-        self,
-        requested_model: str,
-        *,
-        ids: Callable[[str], str] = new_id,
-        now: int | None = None,
-        upstream_model: str = "",
-    ) -> None:
-        self.model = requested_model
-        self._ids = ids
-        self.usage = Usage()
-        self.done = False
-        self._started = False
-        self._id = self._ids("chatcmpl-")
-        self._created = now if now is not None else int(time.time())
+class ChatEmitter(Emitter):
+    ID_PREFIX = "chatcmpl-"
+
+    def __init__(self, requested_model: str, **kw: Any) -> None:
+        super().__init__(requested_model, **kw)
         self._tools: dict[str, int] = {}
         self._args: dict[str, list[str]] = {}
         self._names: dict[str, str] = {}
-        self._finish: Finish | None = None
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
         data = {

@@ -6,12 +6,11 @@ Function calls are whole parts with `args` as an object, so they are held until 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from gateway.exchange import Usage
 from gateway.protocols import gemini
 from gateway.protocols.common import (
+    Emitter,
     End,
     Event,
     Failed,
@@ -19,35 +18,24 @@ from gateway.protocols.common import (
     Start,
     Text,
     Thinking,
+    Tool,
     ToolArgs,
     ToolStart,
     UsageSeen,
     dumps,
-    new_id,
     parse_args,
 )
-from gateway.protocols.emit_anthropic import Tool
 from gateway.protocols.sse import encode
 
 FINISH = {"end": "STOP", "tool": "STOP", "stop_sequence": "STOP", "length": "MAX_TOKENS", "filter": "SAFETY"}
 
 
-class GeminiEmitter:
-    def __init__(
-        self,
-        requested_model: str,
-        *,
-        ids: Callable[[str], str] = new_id,
-        now: int | None = None,
-        upstream_model: str = "",
-    ) -> None:
-        self.model = requested_model
-        self._ids = ids
-        self.usage = Usage()
-        self.done = False
-        self._id = self._ids("")
+class GeminiEmitter(Emitter):
+    ID_PREFIX = ""
+
+    def __init__(self, requested_model: str, **kw: Any) -> None:
+        super().__init__(requested_model, **kw)
         self._tools: dict[str, Tool] = {}
-        self._finish: Finish | None = None
 
     def _chunk(self, parts: list[dict[str, Any]], finish: str | None = None) -> bytes:
         candidate: dict[str, Any] = {"content": {"role": "model", "parts": parts}, "index": 0}

@@ -8,13 +8,11 @@ their arguments are known to be JSON. Every event carries a rising `sequence_num
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
-from gateway.exchange import Usage
 from gateway.protocols import responses as resp
 from gateway.protocols.common import (
+    Emitter,
     End,
     Event,
     Failed,
@@ -22,36 +20,23 @@ from gateway.protocols.common import (
     Start,
     Text,
     Thinking,
+    Tool,
     ToolArgs,
     ToolStart,
     UsageSeen,
     dumps,
-    new_id,
     parse_args,
 )
-from gateway.protocols.emit_anthropic import Tool
 from gateway.protocols.sse import encode
 from gateway.protocols.thinking import merge_details, mint_signature
 
 
-class ResponsesEmitter:
-    def __init__(
-        self,
-        requested_model: str,
-        *,
-        ids: Callable[[str], str] = new_id,
-        now: int | None = None,
-        upstream_model: str = "",
-    ) -> None:
-        self.model = requested_model
-        self._ids = ids
-        self.usage = Usage()
-        self.done = False
-        self._started = False
-        self._id = self._ids("resp_")
-        self._created = now if now is not None else int(time.time())
+class ResponsesEmitter(Emitter):
+    ID_PREFIX = "resp_"
+
+    def __init__(self, requested_model: str, **kw: Any) -> None:
+        super().__init__(requested_model, **kw)
         self._seq = 0
-        self._upstream_model = upstream_model  # who signs captured reasoning; else the stream's own model
         self._output: list[dict[str, Any]] = []
         self._item: dict[str, Any] | None = None  # the open item
         self._text: list[str] = []
@@ -59,7 +44,6 @@ class ResponsesEmitter:
         self._details: list[dict[str, Any]] = []
         self._field: str | None = None
         self._tools: dict[str, Tool] = {}
-        self._finish: Finish | None = None
 
     def _ev(self, name: str, data: dict[str, Any]) -> bytes:
         payload = {"type": name, "sequence_number": self._seq, **data}

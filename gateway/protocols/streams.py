@@ -9,25 +9,16 @@ dialect's error event, and after an error or the end everything else is ignored.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
 
 from gateway.exchange import Usage
 from gateway.protocols import anthropic, gemini, openai_chat, responses
-from gateway.protocols.common import End, Event, Failed, Start, UsageSeen, loads_or_none, new_id
+from gateway.protocols.common import Emitter, End, Event, Failed, Start, UsageSeen, loads_or_none, new_id
 from gateway.protocols.emit_anthropic import AnthropicEmitter
 from gateway.protocols.emit_chat import ChatEmitter
 from gateway.protocols.emit_gemini import GeminiEmitter
 from gateway.protocols.emit_responses import ResponsesEmitter
 from gateway.protocols.sse import SSEDecoder
 from gateway.protocols.stream_parsers import CUT, AnthropicParser, ChatParser, Parser, ResponsesParser
-
-
-class Emitter(Protocol):
-    usage: Usage
-    done: bool
-
-    def handle(self, event: Event) -> bytes: ...
-
 
 PARSERS: dict[str, type[Parser]] = {
     "openai": ChatParser,
