@@ -128,8 +128,11 @@ def main(argv: list[str]) -> int:
     try:
         data = tomllib.loads(text)
         load(path)
-    except (tomllib.TOMLDecodeError, ConfigError) as exc:
-        print(exc, file=sys.stderr)
+    except tomllib.TOMLDecodeError as exc:
+        print(f"xx config: {path}: not valid TOML: {exc}", file=sys.stderr)
+        return 1
+    except ConfigError as exc:
+        print(f"xx config: {exc}", file=sys.stderr)
         return 1
     shown = masked(data)
     if args.json:
