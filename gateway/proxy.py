@@ -157,7 +157,7 @@ class Proxy:
                     ex.model = ex.provider = None
                     last = (502, f"{model.name}: {attempt.error}", {})
                     continue
-                handed_off = flight is not None
+                flight = None  # complete() resolved it for the followers
                 return resp
             status, message, headers = last or (503, "no candidate could be tried", {})
             if status >= 500 and status not in (502, 503, 504):

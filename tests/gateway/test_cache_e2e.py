@@ -10,6 +10,7 @@ byte-identical without calling upstream and coalesces concurrent twins.
 from __future__ import annotations
 
 import concurrent.futures
+import time
 
 import httpx
 import pytest
@@ -130,3 +131,7 @@ def test_replay_is_byte_identical_and_coalesces(simulator_thread, make_gateway, 
     assert simulator_thread.calls() == calls + 1, "20 identical requests in flight share one upstream call"
     stats = httpx.get(g.url + "/xx/stats", timeout=5).json()
     assert stats["cache"]["classes"]["REPLAY"] >= 20
+    deadline = time.monotonic() + 3
+    while g.rt.in_flight and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert g.rt.in_flight == 0, "a replay leader's request was never counted out"
