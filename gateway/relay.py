@@ -41,8 +41,25 @@ class Relay:
             await opened.close()
             return None
         content_type = "text/event-stream"
+        started: list[bool] = []  # the pump appends once it runs
+
+        def orphaned(_: asyncio.Future[object]) -> None:
+            """The client left before the body was iterated: the pump never ran, so account here."""
+            if started:
+                return
+            attempt.outcome, ex.outcome, ex.status = "aborted", "aborted", 499
+            ex.error = "client disconnected before the stream began"
+            opened.close_now()
+            self.rt.in_flight -= 1
+            if flight is not None:
+                flight.resolve(None)
+            self.rt.record_nowait(ex, model.price)
+
+        task = asyncio.current_task()
+        if task is not None:
+            task.add_done_callback(orphaned)
         resp = Response(
-            self.pump(ex, attempt, opened, model, tr, head, t0, flight, inc.endpoint),
+            self.pump(ex, attempt, opened, model, tr, head, t0, flight, inc.endpoint, started),
             status=opened.status,
             content_type=content_type,
             headers={"cache-control": "no-cache", "x-xx-model": model.name, "x-xx-exchange": ex.id},
@@ -51,7 +68,8 @@ class Relay:
         return resp
 
     async def pump(self, ex: Exchange, attempt: Attempt, opened: Opened, model: Model, tr: Translator, head: bytes,
-                   t0: float, flight: replay.Flight | None, dialect: str) -> AsyncIterator[bytes]:
+                   t0: float, flight: replay.Flight | None, dialect: str, started: list[bool]) -> AsyncIterator[bytes]:
+        started.append(True)
         rt = self.rt
         kept: list[bytes] | None = [] if flight is not None else None
         size = 0
