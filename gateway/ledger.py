@@ -90,14 +90,31 @@ class Ledger:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.written = 0
         self.failed = 0
+        self._lock = threading.Lock()  # one connection, two writers: this loop (when idle) and the thread
         self._thread.start()
 
     async def write(self, ex: Exchange) -> None:
-        """Queue the row and wait for its commit (group commit: one transaction per batch)."""
+        """Commit the row before returning.
+
+        When nothing else is waiting, the commit runs right here (~0.1 ms): cheaper than two
+        thread hand-offs. Under load, rows queue for the writer thread, which commits them in
+        batches (group commit: one transaction per batch).
+        """
+        row = to_row(ex)
+        if self._queue.empty() and self._lock.acquire(blocking=False):
+            try:
+                with self._db:
+                    self._db.execute(INSERT, row)
+                self.written += 1
+                return
+            except sqlite3.OperationalError:
+                pass  # the writer thread retries
+            finally:
+                self._lock.release()
         loop = asyncio.get_running_loop()
         self._loop = loop
         fut: asyncio.Future[None] = loop.create_future()
-        item = (to_row(ex), fut)
+        item = (row, fut)
         try:
             self._queue.put_nowait(item)
         except queue.Full:
@@ -129,7 +146,7 @@ class Ledger:
         error: Exception | None = None
         for attempt in range(3):
             try:
-                with self._db:
+                with self._lock, self._db:
                     self._db.executemany(INSERT, [row for row, _ in batch])
                 self.written += len(batch)
                 error = None
