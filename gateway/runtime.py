@@ -194,8 +194,8 @@ class Runtime:
             row["state"], row["detail"] = "unconfigured", f"{provider.api_key_ref} is not set"
         elif row.get("state") == "healthy" and (why := self.routing.quotas.check(model, 0)) is not None:
             row["state"], row["detail"], row["until"] = "quota", why.reason, why.until
-        by_model = self.aggregate.to_dict().get("by_model", {}).get(name)
-        row["cache_hit_ratio"] = by_model.get("hit_ratio") if by_model else None
+        counters = self.aggregate.by["model"].get(name)  # not to_dict(): that serialises every key's series
+        row["cache_hit_ratio"] = round(counters.total.hit_ratio, 4) if counters else None
         return row
 
     def models(self) -> list[dict[str, Any]]:

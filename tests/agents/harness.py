@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from support.servers import free_port
+
 TURN_TIMEOUT_S = 60.0
 
 # One row per agent: (name, letter, tier letter it is tested on, the protocol pair that tier makes).
@@ -38,11 +40,6 @@ AGENTS: tuple[tuple[str, str, str], ...] = (
 
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class DeadProxy:

@@ -26,6 +26,7 @@ from typing import Any
 import psutil
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # tests/, for support.servers
 sys.path.insert(0, str(HERE.parent / "xx" / "dash"))
 
 from dash_admin_server import AdminServer, free_port, load_fixtures  # noqa: E402

@@ -9,13 +9,13 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from support.servers import free_port
 
 from gateway.protocols.sse import encode
 
@@ -44,11 +44,6 @@ def load_fixtures(now: float | None = None) -> dict[str, Any]:
     }
     return shift_times(data, 0.0 if now is None else now - T0)
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class AdminServer:

@@ -14,6 +14,7 @@ import copy
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parents[2]))  # tests/, for support.servers
 sys.path.insert(0, str(Path(__file__).parent))
 
 from dash_admin_server import T0, AdminServer, load_fixtures, wait_until

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from support.servers import free_port, wait_for
 
 from gateway.simulator import SimulatorThread
 from gateway.simulator.config import sim_config_text
@@ -28,21 +28,6 @@ pytestmark = pytest.mark.tmux
 SYSTEM = "You are a careful coding agent. Keep the tests green and the diffs small.\n" * 80  # ~1.5k tokens
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.2) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last:\n{last}")
 
 
 @pytest.fixture
