@@ -17,7 +17,7 @@ from quart import Quart, Response, request
 
 from gateway import upstream
 from gateway.config import Config
-from gateway.dialects import dialect_for_path, error_body, json_error, validate
+from gateway.config.dialects import dialect_for_path, error_body, json_error, validate
 from gateway.identify import Ident, agent_from_headers, from_prefix
 from gateway.protocols.count_tokens import estimate
 from gateway.proxy import Incoming, Proxy

@@ -14,12 +14,12 @@ from typing import Any
 import orjson
 from quart import Response
 
-from gateway import replay, upstream
-from gateway.affinity import session_key
+from gateway import upstream
+from gateway.caching import replay
+from gateway.caching.shaping import options_for, shape
 from gateway.config import Model, Provider
-from gateway.dialects import json_error
+from gateway.config.dialects import json_error
 from gateway.exchange import Attempt, Exchange
-from gateway.health import retry_after_from_headers
 from gateway.identify import Ident
 from gateway.protocols.dispatch import (
     TranslationError,
@@ -29,10 +29,11 @@ from gateway.protocols.dispatch import (
 )
 from gateway.protocols.errors import UpstreamMalformed
 from gateway.relay import Relay
-from gateway.roles import classify
-from gateway.routing import RouteRequest, plan
+from gateway.routing.affinity import session_key
+from gateway.routing.health import retry_after_from_headers
+from gateway.routing.plan import RouteRequest, plan
+from gateway.routing.roles import classify
 from gateway.runtime import Runtime
-from gateway.shaping import options_for, shape
 from gateway.upstream import Opened, UpstreamError
 
 RETRYABLE = {408, 409, 425, 429, 500, 502, 503, 504, 529}
@@ -263,6 +264,6 @@ class Proxy:
 
 
 def provider_usage(protocol: str, body: Any):
-    from gateway.dialects import DIALECTS
+    from gateway.config.dialects import DIALECTS
 
     return DIALECTS[protocol].usage_from_body(body)

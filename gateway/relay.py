@@ -14,9 +14,9 @@ from collections.abc import AsyncIterator
 
 from quart import Response
 
-from gateway import replay
+from gateway.caching import replay
 from gateway.config import Model, Provider
-from gateway.dialects import stream_error
+from gateway.config.dialects import stream_error
 from gateway.exchange import Attempt, Exchange
 from gateway.protocols.dispatch import PassThrough, StreamTranslator, stream_translator
 from gateway.runtime import Runtime

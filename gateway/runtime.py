@@ -16,17 +16,18 @@ from typing import Any
 
 import aiohttp
 
-from gateway import __version__, cache, logs, paths
-from gateway.affinity import Affinity
-from gateway.config import Config, ConfigError, Price, load
-from gateway.events import Broker
+from gateway import __version__, logs
+from gateway.accounting import classify as cache
+from gateway.accounting.aggregate import Stats
+from gateway.accounting.events import Broker
+from gateway.accounting.ledger import Ledger
+from gateway.caching.replay import Coalescer, ReplayCache
+from gateway.config import Config, ConfigError, Price, load, paths
 from gateway.exchange import Exchange
-from gateway.health import Health
-from gateway.ledger import Ledger
-from gateway.quotas import Quotas
-from gateway.replay import Coalescer, ReplayCache
-from gateway.routing import RoutingState
-from gateway.stats import Stats
+from gateway.routing.affinity import Affinity
+from gateway.routing.health import Health
+from gateway.routing.plan import RoutingState
+from gateway.routing.quotas import Quotas
 
 log = logging.getLogger("xx.gateway")
 
@@ -81,7 +82,7 @@ class Runtime:
     # -- lifecycle -----------------------------------------------------------------------
     def open(self) -> None:
         self.ledger = Ledger(self.ledger_path)
-        from gateway.replay import default_path
+        from gateway.caching.replay import default_path
 
         self.replay = ReplayCache(self.replay_path or default_path(), self.config.cache.replay_ttl_s,
                                   self.config.cache.replay_max_entries, clock=self.clock)

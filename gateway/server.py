@@ -18,8 +18,8 @@ from typing import Any
 from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config as HyperConfig
 
-from gateway import logs, paths
-from gateway.config import Config, ConfigError, load
+from gateway import logs
+from gateway.config import Config, ConfigError, load, paths
 
 log = logging.getLogger("xx.gateway")
 DRAIN_S = 30.0

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway import config as cfg
-from gateway import replay
+from gateway.caching import replay
 
 
 def _settings() -> tuple[float, int]:

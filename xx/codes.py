@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 
-from gateway.record import record
+from gateway.config.record import record
 
 MODES: dict[str, str] = {
     "i": "init (new session)",

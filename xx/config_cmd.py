@@ -14,8 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from gateway import paths
-from gateway.config import ConfigError, default_text, load, parse
+from gateway.config import ConfigError, default_text, load, parse, paths
 
 SECRET_KEYS = ("api_key", "token")
 

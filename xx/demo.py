@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 import httpx
 import tomlkit
 
-from gateway import paths
+from gateway.config import paths
 from gateway.simulator.config import sim_config_text
 
 HOST = "127.0.0.1"

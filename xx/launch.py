@@ -15,8 +15,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import NoReturn
 
-from gateway import paths
-from gateway.config import Config, ConfigError, load
+from gateway.config import Config, ConfigError, load, paths
 from xx import codes, profiles
 from xx.plan import LaunchPlan, Options, PlanError, plan
 

@@ -93,7 +93,7 @@ def main(argv: list[str]) -> int:
     if args.url:
         from urllib.parse import urlsplit
 
-        from gateway.record import replace
+        from gateway.config.record import replace
 
         u = urlsplit(args.url)
         cfg = replace(cfg, gateway=replace(cfg.gateway, host=u.hostname or "127.0.0.1", port=u.port or 80))

@@ -17,8 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Input, Label, Select, Static
 
-from gateway import paths
-from gateway.config import Config, load
+from gateway.config import Config, load, paths
 from xx import codes, profiles
 from xx.plan import Options, PlanError, plan
 

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from gateway.config import Config
-from gateway.record import field, record
+from gateway.config.record import field, record
 from xx.codes import Spec
 from xx.profiles import Profile, Wiring
 

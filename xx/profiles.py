@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from gateway import tomlcache
-from gateway.record import field, record
+from gateway.config import tomlcache
+from gateway.config.record import field, record
 
 MODES = ("i", "c", "n", "s", "r")
 HEADLESS_MODES = ("c", "s")
@@ -94,7 +94,7 @@ def shipped_dir() -> Path:
 
 
 def user_dir() -> Path:
-    from gateway import paths
+    from gateway.config import paths
 
     return paths.user_profiles_dir()
 

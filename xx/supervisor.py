@@ -23,8 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from gateway import paths
-from gateway.config import Config, ConfigError, load
+from gateway.config import Config, ConfigError, load, paths
 
 START_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 35.0
@@ -261,7 +260,7 @@ def _follow(path: Path) -> None:
 
 def _from_runtime_file() -> Config | None:
     """Where the running gateway listens, from the file it wrote at start."""
-    from gateway.record import replace
+    from gateway.config.record import replace
 
     try:
         info = json.loads(paths.runtime_file().read_text())

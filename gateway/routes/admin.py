@@ -10,8 +10,8 @@ from collections.abc import Callable
 import orjson
 from quart import Quart, Response, request
 
-from gateway.dialects import error_body
-from gateway.metrics import render as render_metrics
+from gateway.accounting.metrics import render as render_metrics
+from gateway.config.dialects import error_body
 from gateway.runtime import Runtime
 
 

@@ -16,9 +16,9 @@ import httpx
 import pytest
 from support.servers import config_for, free_port
 
+from gateway.accounting.events import Broker
 from gateway.config import Timeouts, parse
-from gateway.events import Broker
-from gateway.record import replace
+from gateway.config.record import replace
 from gateway.simulator.config import sim_config_text
 
 BODY = {"model": "m", "max_tokens": 100, "stream": True,

@@ -139,7 +139,7 @@ def test_reset_mid_stream_ends_with_an_error_event(setup) -> None:
 def test_stall_before_first_byte_times_out_cleanly(simulator_thread, make_gateway) -> None:
     cfg = config_for(simulator_thread.url, free_port(), extra="")
     from gateway.config import Timeouts
-    from gateway.record import replace
+    from gateway.config.record import replace
 
     cfg = replace(cfg, gateway=replace(cfg.gateway, timeouts=Timeouts(connect=2, first_byte=0.5, idle=0.5)))
     gw = make_gateway(cfg)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.replay import Entry, ReplayCache
+from gateway.caching.replay import Entry, ReplayCache
 
 
 @pytest.fixture

@@ -50,7 +50,7 @@ def test_show_masks_secrets(env: dict[str, str], tmp_path: Path) -> None:
     r = xx(env, "config", "show")
     assert r.returncode == 0, r.stderr
     assert "literal-token-123456" not in r.stdout and "****3456" in r.stdout
-    cfg.write_text(xx_default := (Path(__file__).parents[2] / "gateway" / "default_config.toml").read_text())
+    cfg.write_text(xx_default := (Path(__file__).parents[2] / "gateway" / "config" / "default_config.toml").read_text())
     r = xx(env, "config", "show", "--json")
     assert "SECRET" not in r.stdout
     assert "$OPENROUTER_API_KEY (set)" in r.stdout

@@ -23,7 +23,7 @@ def test_claude_code_request_to_chat(claude_code_request: dict[str, Any]) -> Non
     assert msgs[0]["role"] == "system"
     assert msgs[0]["content"].startswith("x-anthropic-billing-header")
     assert "You are Claude Code" in msgs[0]["content"] and "Working directory" in msgs[0]["content"]
-    from gateway.shaping import strip_billing_header
+    from gateway.caching.shaping import strip_billing_header
 
     assert strip_billing_header(out, "openai")
     assert out["messages"][0]["content"].startswith("You are Claude Code")

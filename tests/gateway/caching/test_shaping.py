@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway import config, shaping
-from gateway.shaping import ShapingOptions, count_breakpoints, options_for, shape, shape_bytes
+from gateway import config
+from gateway.caching import shaping
+from gateway.caching.shaping import ShapingOptions, count_breakpoints, options_for, shape, shape_bytes
 
 CC_SYSTEM = (
     "You are Claude Code, Anthropic's official CLI for Claude. You are an interactive agent that helps "

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from gateway import cache
-from gateway.cache import Aggregate, classify, cost, log_line, prometheus_lines
+from gateway.accounting import classify as cache
+from gateway.accounting.classify import Aggregate, classify, cost, log_line, prometheus_lines
 from gateway.config import Price
 from gateway.exchange import Exchange, Usage
 

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from gateway import paths
+from gateway.config import paths
 
 _memo: dict[str, Any] | None = None
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from gateway.config import Config, parse
-from gateway.quotas import Quotas, next_utc_midnight
+from gateway.routing.quotas import Quotas, next_utc_midnight
 
 NOON = datetime(2027, 3, 10, 12, 0, 0, tzinfo=UTC).timestamp()
 MIDNIGHT = datetime(2027, 3, 11, 0, 0, 0, tzinfo=UTC).timestamp()

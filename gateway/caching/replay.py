@@ -28,9 +28,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gateway import paths
+from gateway.caching.shaping import strip_billing_header
+from gateway.config import paths
 from gateway.exchange import Usage
-from gateway.shaping import strip_billing_header
 
 KEY_VERSION = 1
 KEEP_HEADERS = ("content-type",)

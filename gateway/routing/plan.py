@@ -14,10 +14,10 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from gateway.affinity import Affinity
 from gateway.config import Config, Model, Provider, Tier
-from gateway.health import Health, Unavailable
-from gateway.quotas import Quotas
+from gateway.routing.affinity import Affinity
+from gateway.routing.health import Health, Unavailable
+from gateway.routing.quotas import Quotas
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from gateway import replay
+from gateway.caching import replay
+from gateway.caching.replay import Coalescer, Entry, ReplayCache
 from gateway.exchange import Usage
-from gateway.replay import Coalescer, Entry, ReplayCache
 
 
 class Clock:

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from gateway.affinity import Affinity, session_key
+from gateway.routing.affinity import Affinity, session_key
 
 CLAUDE_SID = "5f0c9c1e-7d3a-4b8e-9a51-2f6d1c0e8b77"
 CODEX_SID = "019a7c2e-5b1f-7e30-8c4d-6a2b9e1f0d35"

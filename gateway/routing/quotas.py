@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from gateway.config import Config, Model
-from gateway.health import Unavailable
+from gateway.routing.health import Unavailable
 
 MINUTE = 60.0
 DAY = 86400.0

@@ -1,4 +1,4 @@
-"""The config file: read with tomllib (cached by gateway.tomlcache), validated into frozen records (gateway.record).
+"""The config file: read with tomllib (cached by gateway.config.tomlcache), validated into the records of model.py.
 
 Stdlib + platformdirs only: the launcher's hot path loads this module. Every invalid
 shape becomes one line of `ConfigError` naming the file, the key and what is wrong, so
@@ -15,165 +15,27 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from gateway import paths, tomlcache
-from gateway.record import field, record, replace
-
-PROTOCOLS = ("anthropic", "openai", "responses")
-ROLES = ("big", "middle", "small", "long", "think", "web")
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
-_REF = re.compile(r"^\$(?:\{(?P<b>[A-Za-z_][A-Za-z0-9_]*)\}|(?P<n>[A-Za-z_][A-Za-z0-9_]*))$")
-_LETTER = re.compile(r"^[a-z0-9]$")
-
-
-class ConfigError(ValueError):
-    """One or more problems in a config file; `problems` holds one line each."""
-
-    def __init__(self, source: str, problems: list[str]) -> None:
-        self.source = source
-        self.problems = problems
-        super().__init__("\n".join(f"{source}: {p}" for p in problems))
-
-
-@record
-class Timeouts:
-    connect: float = 10.0
-    first_byte: float = 180.0
-    idle: float = 180.0
-
-
-@record
-class GatewaySettings:
-    host: str = "127.0.0.1"
-    port: int = 8082
-    token: str | None = None
-    token_ref: str | None = None
-    default_tier: str = "free"
-    body_limit: int = 32 * 1024 * 1024
-    timeouts: Timeouts = field(default_factory=Timeouts)
-    long_context_tokens: int = 100_000
-
-    @property
-    def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
-
-    @property
-    def loopback(self) -> bool:
-        return self.host in LOOPBACK_HOSTS
-
-
-@record
-class Price:
-    """Dollars per million tokens."""
-
-    input: float = 0.0
-    output: float = 0.0
-    cache_read: float = 0.0
-    cache_write: float = 0.0
-
-
-@record
-class Provider:
-    name: str
-    protocol: str
-    base_url: str
-    api_key: str | None = None
-    api_key_ref: str | None = None
-    headers: Mapping[str, str] = field(default_factory=dict)
-    pool: str | None = None
-    shaping: Mapping[str, bool] = field(default_factory=dict)
-    privacy: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def is_openrouter(self) -> bool:
-        return "openrouter.ai" in self.base_url
-
-
-@record
-class Model:
-    name: str
-    provider: str
-    id: str
-    free: bool = False
-    pool: str | None = None
-    rpm: int | None = None
-    rpd: int | None = None
-    tpm: int | None = None
-    pin: tuple[str, ...] = ()
-    price: Price = field(default_factory=Price)
-    shaping: Mapping[str, bool] = field(default_factory=dict)
-
-
-@record
-class Pool:
-    name: str
-    rpm: int | None = None
-    rpd: int | None = None
-    tpm: int | None = None
-
-
-@record
-class Tier:
-    name: str
-    letter: str
-    roles: Mapping[str, tuple[str, ...]]
-    rank: str | None = None
-    replay: bool = False
-
-    def models_for(self, role: str) -> tuple[str, ...]:
-        """The cascade for a role; roles a tier does not list fall back to big."""
-        return self.roles.get(role) or self.roles.get("big", ())
-
-
-@record
-class Breaker:
-    failures: int = 3
-    cooldown_s: float = 60.0
-
-
-@record
-class CacheSettings:
-    replay: bool = False
-    replay_ttl_s: float = 3600.0
-    replay_max_entries: int = 2000
-
-
-@record
-class Launcher:
-    tmux: bool = False
-
-
-@record
-class Config:
-    gateway: GatewaySettings = field(default_factory=GatewaySettings)
-    providers: Mapping[str, Provider] = field(default_factory=dict)
-    models: Mapping[str, Model] = field(default_factory=dict)
-    pools: Mapping[str, Pool] = field(default_factory=dict)
-    tiers: Mapping[str, Tier] = field(default_factory=dict)
-    breaker: Breaker = field(default_factory=Breaker)
-    cache: CacheSettings = field(default_factory=CacheSettings)
-    launcher: Launcher = field(default_factory=Launcher)
-    aliases: Mapping[str, str] = field(default_factory=dict)
-    source: str = "<default>"
-
-    def tier_for_letter(self, letter: str) -> Tier | None:
-        return next((t for t in self.tiers.values() if t.letter == letter), None)
-
-    def tier_named(self, name_or_letter: str) -> Tier | None:
-        return self.tiers.get(name_or_letter) or self.tier_for_letter(name_or_letter)
-
-    def provider_of(self, model: Model) -> Provider:
-        return self.providers[model.provider]
-
-    def pool_of(self, model: Model) -> str | None:
-        return model.pool or self.providers[model.provider].pool
-
-    def secrets(self) -> list[str]:
-        """Every resolved secret, so logs and errors can scrub them."""
-        out = [p.api_key for p in self.providers.values() if p.api_key]
-        if self.gateway.token:
-            out.append(self.gateway.token)
-        return out
+from gateway.config import paths, tomlcache
+from gateway.config.model import (
+    _LETTER,
+    _REF,
+    LOOPBACK_HOSTS,
+    PROTOCOLS,
+    ROLES,
+    Breaker,
+    CacheSettings,
+    Config,
+    ConfigError,
+    GatewaySettings,
+    Launcher,
+    Model,
+    Pool,
+    Price,
+    Provider,
+    Tier,
+    Timeouts,
+)
+from gateway.config.record import replace
 
 
 def default_text() -> str:

@@ -5,7 +5,7 @@ import email.utils
 import pytest
 
 from gateway.config import Breaker
-from gateway.health import Health, Unavailable, parse_duration, retry_after_from_headers
+from gateway.routing.health import Health, Unavailable, parse_duration, retry_after_from_headers
 
 T0 = 1_800_000_000.0
 

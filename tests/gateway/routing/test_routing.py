@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.affinity import Affinity
 from gateway.config import Config, parse
-from gateway.health import Health
-from gateway.quotas import Quotas
-from gateway.routing import Plan, RouteRequest, RoutingState, plan
+from gateway.routing.affinity import Affinity
+from gateway.routing.health import Health
+from gateway.routing.plan import Plan, RouteRequest, RoutingState, plan
+from gateway.routing.quotas import Quotas
 
 T0 = 1_800_000_000.0
 

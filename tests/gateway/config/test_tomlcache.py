@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway import tomlcache
+from gateway.config import tomlcache
 
 
 @pytest.fixture(autouse=True)
@@ -34,7 +34,7 @@ def test_edit_is_seen_and_invalid_toml_is_an_error(tmp_path: Path) -> None:
 def test_a_warm_cache_means_no_tomllib_import(tmp_path: Path) -> None:
     f = tmp_path / "b.toml"
     f.write_text('name = "b"\n')
-    code = f"import sys; from gateway import tomlcache; from pathlib import Path; print(tomlcache.load(Path({str(f)!r}))); print('tomllib' in sys.modules)"
+    code = f"import sys; from gateway.config import tomlcache; from pathlib import Path; print(tomlcache.load(Path({str(f)!r}))); print('tomllib' in sys.modules)"
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
     first = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout.split()
     second = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout.split()

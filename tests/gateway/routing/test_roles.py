@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from gateway.config import Tier
-from gateway.roles import classify, launcher_role
+from gateway.routing.roles import classify, launcher_role
 
 PLAIN = Tier("free", "f", {"big": ("a",), "middle": ("b",), "small": ("c",)})
 FULL = Tier("all", "a", {r: ("a",) for r in ("big", "middle", "small", "long", "think", "web")})
@@ -299,7 +299,7 @@ def test_long_uses_the_callers_estimate_when_given() -> None:
 def test_qwen_memory_extractor_with_tools_is_small() -> None:
     """Qwen 0.15's managed memory extractor runs with tools after the turn: housekeeping, so `small`."""
     from gateway.config import Tier
-    from gateway.roles import classify
+    from gateway.routing.roles import classify
 
     body = {"model": "m", "tools": [{"type": "function", "function": {"name": "save_memory", "parameters": {}}}],
             "messages": [{"role": "system", "content": "You are now acting as the managed memory extraction subagent for this session."},
