@@ -212,25 +212,22 @@ class _Builder:
 
     def pool(self, name: str, t: Mapping[str, Any]) -> Pool:
         w = f"pools.{name}"
-        self.unknown(t, {"rpm", "rpd", "tpm"}, w)
-        return Pool(name, self.positive(t, "rpm", w), self.positive(t, "rpd", w), self.positive(t, "tpm", w))
+        self.unknown(t, {"rpm", "rpd", "tpm", "max_concurrency"}, w)
+        return Pool(name, self.positive(t, "rpm", w), self.positive(t, "rpd", w), self.positive(t, "tpm", w),
+                    self.positive(t, "max_concurrency", w))
 
     def provider(self, name: str, t: Mapping[str, Any]) -> Provider:
         w = f"providers.{name}"
-        self.unknown(t, {"protocol", "base_url", "api_key", "headers", "limits", "pool", "shaping", "privacy"}, w)
+        self.unknown(t, {"protocol", "base_url", "api_key", "api_keys", "headers", "limits", "pool", "shaping", "privacy"}, w)
         protocol = self.get(t, "protocol", str, w, "")
         if protocol not in PROTOCOLS:
             self.bad(f"{w}.protocol", f"must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
         base_url = self.get(t, "base_url", str, w, "")
         if not re.match(r"^https?://", base_url):
             self.bad(f"{w}.base_url", f"must be an http(s) URL, got {base_url!r}")
-        api_key = api_key_ref = None
-        raw = self.get(t, "api_key", str, w)
-        if raw:
-            api_key, api_key_ref = resolve_ref(raw, self.env)
-            if api_key_ref is None:
-                self.bad(f"{w}.api_key", 'must be a "$VAR" reference to an environment variable, never the key itself')
-                api_key = None
+        keys = self.keys(t, w)
+        api_key_ref = keys[0][0] if keys else None
+        api_key = next((v for _, v in keys if v), None)  # the first key that is set
         headers = {}
         for k, v in self.table(t, "headers", w + ".").items():
             headers[k] = resolve_ref(str(v), self.env)[0] or ""
@@ -246,7 +243,26 @@ class _Builder:
             pool=pool,
             shaping=self.flags(t, "shaping", w),
             privacy=dict(self.table(t, "privacy", w + ".")),
+            keys=keys,
         )
+
+    def keys(self, t: Mapping[str, Any], w: str) -> tuple[tuple[str, str | None], ...]:
+        """`api_key` then `api_keys`, each a "$VAR" reference: ("$VAR", value or None) per distinct reference."""
+        raws: list[tuple[str, Any]] = []
+        if (one := self.get(t, "api_key", str, w)) is not None:
+            raws.append((f"{w}.api_key", one))
+        for i, raw in enumerate(self.get(t, "api_keys", list, w, [])):
+            raws.append((f"{w}.api_keys[{i}]", raw))
+        out: dict[str, str | None] = {}
+        for where, raw in raws:
+            if raw == "":
+                continue
+            value, ref = resolve_ref(raw, self.env) if isinstance(raw, str) else (None, None)
+            if ref is None:
+                self.bad(where, 'must be a "$VAR" reference to an environment variable, never the key itself')
+                continue
+            out.setdefault(ref, value)
+        return tuple(out.items())
 
     def model(self, name: str, t: Mapping[str, Any]) -> Model:
         w = f"models.{name}"

@@ -80,6 +80,9 @@ class Provider:
     pool: str | None = None
     shaping: Mapping[str, bool] = field(default_factory=dict)
     privacy: Mapping[str, Any] = field(default_factory=dict)
+    # Every key as ("$VAR", value or None), `api_key` first: each key is its own quota owner
+    # (free limits are per account). Empty for a provider that needs no key.
+    keys: tuple[tuple[str, str | None], ...] = ()
 
     @property
     def is_openrouter(self) -> bool:
@@ -107,6 +110,7 @@ class Pool:
     rpm: int | None = None
     rpd: int | None = None
     tpm: int | None = None
+    max_concurrency: int | None = None  # requests in flight at once; a burst waits briefly for a slot
 
 
 @record
@@ -167,7 +171,8 @@ class Config:
 
     def secrets(self) -> list[str]:
         """Every resolved secret, so logs and errors can scrub them."""
-        out = [p.api_key for p in self.providers.values() if p.api_key]
+        out = [v for p in self.providers.values() for _, v in p.keys if v]
+        out += [p.api_key for p in self.providers.values() if p.api_key and p.api_key not in out]
         if self.gateway.token:
             out.append(self.gateway.token)
         return out

@@ -1,7 +1,8 @@
 """Free-tier quotas: requests per minute, per UTC day and tokens per minute.
 
 Limits apply per model and per shared pool (OpenRouter's free limits are account-wide, so
-every `:free` model draws from one pool). Checking *before* calling saves the request an
+every `:free` model draws from one pool), and both per API key: free limits belong to an
+account, so each configured key (gateway.routing.keys) counts apart. Checking *before* calling saves the request an
 upstream 429 would burn. Counts are keyed by name so a hot config reload keeps them, and the
 daily counts are rebuilt from the ledger at start so a restart never hands back a spent day.
 Memory stays bounded: the minute windows are trimmed on every access and the day is a counter.
@@ -15,7 +16,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from gateway.config import Config, Model
+from gateway.routing.correction import apply_readings
 from gateway.routing.health import Unavailable
+from gateway.routing.keys import NO_KEY, Key, KeyRing, default_fp, keys_of, pick
+from gateway.routing.ratelimit_headers import RateLimits
 
 MINUTE = 60.0
 DAY = 86400.0
@@ -64,32 +68,41 @@ class _Limits:
 
 
 class Quotas:
+    """Usage per (model, key) and per (pool, key): each key is its own quota owner.
+
+    One object owns all quota state behind five verbs, so a shared store (team mode) can
+    stand behind it: `choose` (reserve a key), `record` (an attempt reached the provider),
+    `correct` (the provider's headers say where we really are), `cool` / `cool_pool`
+    (the provider said stop) and `retire` (the provider refused a key).
+    """
+
     def __init__(self, config: Config, clock: Callable[[], float]) -> None:
         self.config = config
         self.clock = clock
-        self._models: dict[str, _Window] = {}
-        self._pools: dict[str, _Window] = {}
+        self._models: dict[tuple[str, str], _Window] = {}
+        self._pools: dict[tuple[str, str], _Window] = {}
+        self.keyring = KeyRing()
 
     def update_config(self, config: Config) -> None:
-        """Swap limits on a hot reload; counts are keyed by name and carry over."""
+        """Swap limits on a hot reload; counts are keyed by name and key fingerprint and carry over."""
         self.config = config
 
     # -- internals ---------------------------------------------------------------------
 
-    def _buckets(self, model: Model) -> list[tuple[str, _Window, _Limits]]:
-        """(label, window, limits) for the model and its pool, windows trimmed to now."""
+    def _buckets(self, model: Model, fp: str) -> list[tuple[str, _Window, _Limits]]:
+        """(label, window, limits) for the model and its pool under one key, windows trimmed to now."""
         now = self.clock()
-        out = []
-        mw = self._models.setdefault(model.name, _Window())
+        suffix = f" key {fp}" if fp else ""
+        mw = self._models.setdefault((model.name, fp), _Window())
         mw.trim(now)
-        out.append((f"model {model.name!r}", mw, _Limits(model.rpm, model.rpd, model.tpm)))
+        out = [(f"model {model.name!r}{suffix}", mw, _Limits(model.rpm, model.rpd, model.tpm))]
         pool_name = self._pool_of(model)
         if pool_name is not None:
-            pw = self._pools.setdefault(pool_name, _Window())
+            pw = self._pools.setdefault((pool_name, fp), _Window())
             pw.trim(now)
             pool = self.config.pools.get(pool_name)
             limits = _Limits(pool.rpm, pool.rpd, pool.tpm) if pool else _Limits(None, None, None)
-            out.append((f"pool {pool_name!r}", pw, limits))
+            out.append((f"pool {pool_name!r}{suffix}", pw, limits))
         return out
 
     def _pool_of(self, model: Model) -> str | None:
@@ -97,17 +110,18 @@ class Quotas:
             return model.pool
         return self.config.pool_of(model)
 
-    # -- public ------------------------------------------------------------------------
+    def _all_keys(self, model: Model) -> list[Key]:
+        provider = self.config.providers.get(model.provider)
+        return keys_of(provider) if provider is not None else [Key("", None, NO_KEY)]
 
-    def check(self, model: Model, tokens: int = 0) -> Unavailable | None:
-        """None when one more request of `tokens` fits every limit of the model and its pool.
+    def _default_fp(self, model: Model) -> str:
+        provider = self.config.providers.get(model.provider)
+        return default_fp(provider) if provider is not None else NO_KEY
 
-        When several limits are hit, `until` is the latest of their reset times: the model
-        is usable again only when all of them have cleared.
-        """
+    def _check_key(self, model: Model, tokens: int, fp: str) -> Unavailable | None:
         now = self.clock()
         hits: list[Unavailable] = []
-        for label, w, lim in self._buckets(model):
+        for label, w, lim in self._buckets(model, fp):
             if w.cool_until > now:
                 hits.append(Unavailable(f"{label} cooling down ({w.cool_reason})", w.cool_until))
             if lim.rpm is not None and len(w.minute) >= lim.rpm:
@@ -122,38 +136,109 @@ class Quotas:
             return None
         return max(hits, key=lambda u: u.until or 0.0)
 
-    def record(self, model: Model, tokens: int = 0, at: float | None = None) -> None:
-        """Count one request sent to `model` (call it when the attempt goes out)."""
+    # -- keys --------------------------------------------------------------------------
+
+    def active_keys(self, model: Model) -> list[Key]:
+        return self.keyring.active(self._all_keys(model))
+
+    def headroom(self, model: Model, fp: str, tokens: int = 0) -> float:
+        """0 when the key cannot take the request now, else the smallest fraction left of any limit (1.0: none)."""
+        if self._check_key(model, tokens, fp) is not None:
+            return 0.0
+        room = 1.0
+        for _, w, lim in self._buckets(model, fp):
+            if lim.rpm:
+                room = min(room, 1 - len(w.minute) / lim.rpm)
+            if lim.rpd:
+                room = min(room, 1 - w.day_count / lim.rpd)
+        return max(room, 1e-6)
+
+    def choose(self, model: Model, tokens: int = 0) -> Key | None:
+        """Reserve a key for one attempt: the one with the most headroom, None when none can take it."""
+        return pick(self.active_keys(model), lambda k: self.headroom(model, k.fp, tokens))
+
+    def retire(self, fp: str, reason: str) -> None:
+        """The provider refused this key (401/403): stop using it, keep the model's other keys."""
+        self.keyring.retire(fp, reason)
+
+    # -- public ------------------------------------------------------------------------
+
+    def check(self, model: Model, tokens: int = 0, key: str | None = None) -> Unavailable | None:
+        """None when one more request of `tokens` fits every limit of the model and its pool under some key.
+
+        With several keys the model is usable while any key has room; when none has, `until`
+        is the earliest time one of them comes back.
+        """
+        if key is not None:
+            return self._check_key(model, tokens, key)
+        keys = self.active_keys(model)
+        if not keys:
+            every = self._all_keys(model)
+            if every and all(self.keyring.retired(k.fp) for k in every if k.usable):
+                reasons = "; ".join(f"{k.ref} ({k.fp}): {self.keyring.retired(k.fp)}" for k in every if k.usable)
+                return Unavailable(f"every key refused by the provider: {reasons}")
+            return Unavailable("no API key set")
+        hits = []
+        for k in keys:
+            why = self._check_key(model, tokens, k.fp)
+            if why is None:
+                return None
+            hits.append(why)
+        return min(hits, key=lambda u: u.until if u.until is not None else float("inf"))
+
+    def record(self, model: Model, tokens: int = 0, at: float | None = None, key: str | None = None) -> None:
+        """Count one request that reached the provider under `key` (default: the provider's first key)."""
         now = self.clock()
         at = now if at is None else at
-        for _, w, _ in self._buckets(model):
+        fp = self._default_fp(model) if key is None else key
+        for _, w, _ in self._buckets(model, fp):
             w.add(at, tokens, now)
 
-    def cool_pool(self, pool: str, until: float, reason: str = "upstream said the pool is spent") -> None:
-        """Skip every model of `pool` until `until` (e.g. OpenRouter's free daily limit hit early)."""
-        w = self._pools.setdefault(pool, _Window())
-        w.cool_until, w.cool_reason = until, reason
+    def cool(self, model: Model, until: float, reason: str, key: str | None = None, whole_pool: bool = False) -> None:
+        """Skip the model (or, account-wide, its whole pool) under one key until `until`."""
+        fp = self._default_fp(model) if key is None else key
+        buckets = self._buckets(model, fp)
+        _, w, _ = buckets[-1] if whole_pool else buckets[0]
+        if until > w.cool_until:
+            w.cool_until, w.cool_reason = until, reason
 
-    def restore(self, rows: Iterable[tuple[str, float, int]]) -> None:
-        """Rebuild counts from ledger rows (model name, epoch seconds, tokens) at start.
+    def cool_pool(self, pool: str, until: float, reason: str = "upstream said the pool is spent",
+                  key: str | None = None) -> None:
+        """Skip every model of `pool` until `until`: under one key, or under all of them when key is None."""
+        fps = [key] if key is not None else sorted({fp for name, fp in self._pools if name == pool} | {NO_KEY})
+        for fp in fps:
+            w = self._pools.setdefault((pool, fp), _Window())
+            if until > w.cool_until:
+                w.cool_until, w.cool_reason = until, reason
 
-        Rows older than today only miss; rows of models no longer configured count for the
-        model name alone.
+    def correct(self, model: Model, key: str | None, limits: RateLimits) -> None:
+        """Move the local counters to what the provider reports (see `gateway.routing.correction`)."""
+        fp = self._default_fp(model) if key is None else key
+        apply_readings(self._buckets(model, fp), limits, self.clock())
+
+    def restore(self, rows: Iterable[tuple]) -> None:
+        """Rebuild counts from ledger rows (model name, epoch seconds, tokens[, key fingerprint]) at start.
+
+        Rows older than today only miss; rows without a fingerprint (older ledgers) count for the
+        provider's first key; rows of models no longer configured count for the model name alone.
         """
         now = self.clock()
-        for name, at, tokens in rows:
+        for row in rows:
+            name, at, tokens = row[0], row[1], row[2]
             model = self.config.models.get(name)
+            fp = row[3] if len(row) > 3 and row[3] is not None else (self._default_fp(model) if model else NO_KEY)
             if model is None:
-                w = self._models.setdefault(name, _Window())
-                w.add(at, tokens, now)
+                self._models.setdefault((name, fp), _Window()).add(at, tokens, now)
             else:
-                for _, w, _ in self._buckets(model):
+                for _, w, _ in self._buckets(model, fp):
                     w.add(at, tokens, now)
 
     def snapshot(self, model: Model) -> dict[str, object]:
-        """Usage against the binding limit of each kind, model or pool, whichever is tighter."""
+        """Usage against the binding limit of each kind, for the key the next request would use."""
         now = self.clock()
-        buckets = self._buckets(model)
+        chosen = self.choose(model)
+        fp = chosen.fp if chosen else self._default_fp(model)
+        buckets = self._buckets(model, fp)
         out: dict[str, object] = {}
         for kind in ("rpm", "rpd", "tpm"):
             best: tuple[float, dict[str, object]] | None = None
@@ -170,9 +255,28 @@ class Quotas:
             out[kind] = best[1]
         pool = self._pool_of(model)
         out["pool"] = pool
-        cool = self._pools.get(pool) if pool else None
-        out["pool_cooling_until"] = cool.cool_until if cool and cool.cool_until > now else None
+        cools = [w.cool_until for (name, _), w in self._pools.items() if name == pool and w.cool_until > now]
+        out["pool_cooling_until"] = max(cools) if cools else None
+        out["key"] = fp or None
         return out
+
+    def key_rows(self, model: Model) -> list[dict[str, object]]:
+        """One row per key of the model's provider: usage of its pool (or the model), why it is skipped."""
+        now = self.clock()
+        rows = []
+        for k in self._all_keys(model):
+            label, w, lim = self._buckets(model, k.fp)[-1]
+            why = self.keyring.retired(k.fp)
+            skip = f"refused by the provider: {why}" if why else (None if k.usable or not k.ref else f"{k.ref} unset")
+            if skip is None and (u := self._check_key(model, 0, k.fp)) is not None:
+                skip = u.reason
+            rows.append({
+                "ref": k.ref or None, "key": k.fp or None, "scope": label, "retired": why is not None,
+                "rpm": {"used": len(w.minute), "limit": lim.rpm, "window_s": MINUTE},
+                "rpd": {"used": w.day_count, "limit": lim.rpd, "reset_at": next_utc_midnight(now)},
+                "cooling_until": w.cool_until if w.cool_until > now else None, "skip": skip,
+            })
+        return rows
 
 
 def _tpm_frees(w: _Window, tokens: int, limit: int) -> float:

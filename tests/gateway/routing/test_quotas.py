@@ -212,7 +212,7 @@ def test_memory_stays_bounded(quotas: Quotas, config: Config, clock: Clock) -> N
         quotas.record(solo, 1)
         clock.advance(7)
     assert quotas.snapshot(solo)["rpm"]["used"] <= 9  # type: ignore[index]
-    assert len(quotas._models["solo"].minute) <= 9
+    assert len(quotas._models[("solo", "")].minute) <= 9
 
 
 def test_next_utc_midnight() -> None:

@@ -1,0 +1,68 @@
+"""Header-driven correction: move local quota counters to what the provider says is left.
+
+The local counters are a guess (another tool may share the account, the gateway may have
+restarted, a limit may differ from the docs); the provider's `remaining` is the truth. Each
+reading is applied to the bucket that carries a limit of its kind: the model's own limit
+first (Groq, Cerebras and Gemini limit per model), else the pool's (OpenRouter's account).
+A reading at 0 with a reset time cools that bucket until then, so the next request is not
+sent into a 429 the provider already announced.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.routing.ratelimit_headers import DAY, MINUTE, RateLimits, Reading
+
+
+def _window_of(r: Reading, now: float) -> str:
+    if r.window is not None:
+        return r.window
+    return DAY if r.reset_at is not None and r.reset_at - now > 120 else MINUTE
+
+
+def _target(buckets: list[tuple[str, Any, Any]], kind: str) -> tuple[str, Any, int] | None:
+    """(label, window, local limit) of the first bucket with a limit of `kind` (rpm/rpd)."""
+    for label, w, lim in buckets:
+        limit = getattr(lim, kind)
+        if limit:
+            return label, w, limit
+    return None
+
+
+def apply_readings(buckets: list[tuple[str, Any, Any]], limits: RateLimits, now: float) -> list[str]:
+    """Apply every request reading; returns what changed (for logs and tests)."""
+    changed: list[str] = []
+    for r in limits.readings:
+        if r.unit != "requests" or r.remaining is None:
+            continue
+        window = _window_of(r, now)
+        target = _target(buckets, "rpd" if window == DAY else "rpm")
+        if target is None:
+            if r.remaining == 0 and r.reset_at is not None and buckets:
+                label, w, _ = buckets[0]
+                _cool(w, r.reset_at, f"provider reports 0 requests left this {window}")
+                changed.append(f"{label}: cooled to {r.reset_at:.0f}")
+            continue
+        label, w, local_limit = target
+        used = max(0, local_limit - r.remaining)
+        if window == DAY:
+            if w.day_count != used:
+                changed.append(f"{label}: day {w.day_count} -> {used}")
+                w.day_count = used
+        else:
+            before = len(w.minute)
+            while len(w.minute) < used:
+                w.minute.append((now, 0))
+            while len(w.minute) > used:
+                w.minute.popleft()
+            if before != len(w.minute):
+                changed.append(f"{label}: minute {before} -> {len(w.minute)}")
+        if r.remaining == 0 and r.reset_at is not None:
+            _cool(w, r.reset_at, f"provider reports 0 requests left this {window}")
+    return changed
+
+
+def _cool(w: Any, until: float, reason: str) -> None:
+    if until > w.cool_until:
+        w.cool_until, w.cool_reason = until, reason
