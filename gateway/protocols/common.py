@@ -82,6 +82,30 @@ def text_of(content: Any) -> str:
     return "".join(parts)
 
 
+def content_parts(content: Any) -> tuple[str, str]:
+    """(text, thinking) of a Chat `content` that may be a list of parts.
+
+    Mistral's Magistral sends `[{"type": "thinking", "thinking": [{"type": "text", ...}]},
+    {"type": "text", "text": ...}]` where everyone else sends a string; the thinking part must
+    not leak into the text, and the text must not be lost because it came as a list.
+    """
+    if isinstance(content, str):
+        return content, ""
+    if not isinstance(content, list):
+        return "", ""
+    text: list[str] = []
+    thinking: list[str] = []
+    for part in content:
+        if isinstance(part, str):
+            text.append(part)
+        elif isinstance(part, dict) and part.get("type") == "thinking":
+            inner = part.get("thinking")
+            thinking.append(inner if isinstance(inner, str) else text_of(inner))
+        elif isinstance(part, dict) and isinstance(part.get("text"), str):
+            text.append(part["text"])
+    return "".join(text), "".join(thinking)
+
+
 # --- neutral stream events -------------------------------------------------------------
 
 
@@ -139,6 +163,7 @@ class End:
 class Failed:
     message: str
     kind: str = "api_error"  # neutral kinds: see errors.KINDS
+    code: str | None = None  # the provider's own error code (e.g. insufficient_quota), kept for OpenAI clients
 
 
 Event = Start | Text | Thinking | ToolStart | ToolArgs | UsageSeen | Finish | End | Failed

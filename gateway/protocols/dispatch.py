@@ -86,7 +86,7 @@ def _to_hub(body: dict[str, Any], src: str, requested_model: str, upstream_model
             body, requested_model=requested_model, upstream_model=upstream_model
         )
     if src == "responses":
-        return rt.responses_to_anthropic(body, requested_model=requested_model)
+        return rt.responses_to_anthropic(body, requested_model=requested_model, upstream_model=upstream_model)
     raise TranslationError(f"the gateway cannot read responses from a {src!r} upstream")
 
 

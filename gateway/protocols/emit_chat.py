@@ -70,7 +70,7 @@ class ChatEmitter(Emitter):
             return b""
         if isinstance(event, Failed):
             self.done = True
-            return chat.stream_error(event.message, event.kind)
+            return chat.stream_error(event.message, event.kind, event.code)
         if isinstance(event, Start):
             if event.usage:
                 self.usage.merge(event.usage)

@@ -121,7 +121,12 @@ class ResponsesEmitter(Emitter):
         if isinstance(event, Failed):
             self.done = True
             return self._start() + resp.stream_error(
-                event.message, event.kind, response_id=self._id, model=self.model, sequence_number=self._seq
+                event.message,
+                event.kind,
+                response_id=self._id,
+                model=self.model,
+                sequence_number=self._seq,
+                code=event.code,
             )
         if isinstance(event, Start | UsageSeen) and event.usage:
             self.usage.merge(event.usage)

@@ -1,8 +1,9 @@
 """OpenAI Chat Completions: request checks, error bodies, stream errors and usage.
 
 Usage: `prompt_tokens` already includes cached tokens. Cache reads come as
-`prompt_tokens_details.cached_tokens` (OpenAI, OpenRouter) or `prompt_cache_hit_tokens`
-(DeepSeek); cache writes as `prompt_tokens_details.cache_write_tokens` (OpenRouter).
+`prompt_tokens_details.cached_tokens` (OpenAI, OpenRouter), `prompt_cache_hit_tokens` (DeepSeek)
+or a top-level `cached_tokens` (Moonshot/Kimi); cache writes as
+`prompt_tokens_details.cache_write_tokens` (OpenRouter).
 """
 
 from __future__ import annotations
@@ -74,16 +75,26 @@ def error_body(status: int, message: str, kind: str | None = None) -> dict[str, 
     return {"error": {"message": message, "type": type_, "code": code, "param": None}}
 
 
-def stream_error(message: str, kind: str | None = "api_error") -> bytes:
-    """A `data: {"error": ...}` chunk (the openai SDKs raise APIError on it), then `[DONE]`."""
-    return encode(dumps(error_body(500, message, kind))) + encode("[DONE]")
+def stream_error(message: str, kind: str | None = "api_error", code: str | None = None) -> bytes:
+    """A `data: {"error": ...}` chunk (the openai SDKs raise APIError on it), then `[DONE]`.
+
+    `code`: the provider's own code (e.g. `insufficient_quota`), kept when the upstream gave one.
+    """
+    body = error_body(500, message, kind)
+    if code:
+        body["error"]["code"] = code
+    return encode(dumps(body)) + encode("[DONE]")
 
 
 def usage_from_dict(u: Any) -> Usage:
     if not isinstance(u, dict):
         return Usage()
     details = u.get("prompt_tokens_details") if isinstance(u.get("prompt_tokens_details"), dict) else {}
-    read = as_int(details.get("cached_tokens")) or as_int(u.get("prompt_cache_hit_tokens"))
+    read = (
+        as_int(details.get("cached_tokens"))
+        or as_int(u.get("prompt_cache_hit_tokens"))  # DeepSeek
+        or as_int(u.get("cached_tokens"))  # Moonshot/Kimi: at the top level of usage
+    )
     write = as_int(details.get("cache_write_tokens")) or as_int(u.get("cache_creation_input_tokens"))
     prompt = as_int(u.get("prompt_tokens"))
     return Usage(

@@ -64,12 +64,14 @@ def stream_error(
     response_id: str | None = None,
     model: str = "",
     sequence_number: int = 0,
+    code: str | None = None,
 ) -> bytes:
     """`response.failed` with the error: Codex reports its message, the openai SDK ends the stream.
 
-    Pass the `response_id` of the stream's `response.created`, since SDKs check it stays the same.
+    Pass the `response_id` of the stream's `response.created`, since SDKs check it stays the same;
+    `code` is the provider's own error code when the upstream gave one.
     """
-    code = error_body(500, message, kind)["error"]["code"] or normalize_kind(kind, 500)
+    code = code or error_body(500, message, kind)["error"]["code"] or normalize_kind(kind, 500)
     response = response_object(response_id or new_id("resp_"), model, status="failed")
     response["error"] = {"code": code, "message": message}
     data = {"type": "response.failed", "sequence_number": sequence_number, "response": response}

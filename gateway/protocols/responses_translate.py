@@ -16,7 +16,7 @@ from gateway.protocols import anthropic as anth
 from gateway.protocols import responses as resp
 from gateway.protocols.common import dumps, new_id, parse_args, text_of
 from gateway.protocols.errors import TranslationError
-from gateway.protocols.thinking import read_signature
+from gateway.protocols.thinking import mint_signature, read_signature
 
 EFFORTS = ("minimal", "low", "medium", "high")
 
@@ -339,11 +339,19 @@ def anthropic_to_responses(msg: dict[str, Any], *, requested_model: str) -> dict
     return r
 
 
-def responses_to_anthropic(body: dict[str, Any], *, requested_model: str) -> dict[str, Any]:
+def responses_to_anthropic(
+    body: dict[str, Any], *, requested_model: str, upstream_model: str = ""
+) -> dict[str, Any]:
+    """Reasoning items become thinking blocks signed like the streamed path signs them."""
     content: list[dict[str, Any]] = []
     for item in body.get("output") or []:
         kind = item.get("type") if isinstance(item, dict) else None
-        if kind == "message":
+        if kind == "reasoning":
+            thought = text_of(item.get("summary")) or text_of(item.get("content"))
+            if thought:
+                origin = upstream_model or str(body.get("model") or requested_model)
+                content.append({"type": "thinking", "thinking": thought, "signature": mint_signature(origin)})
+        elif kind == "message":
             text = text_of([p for p in item.get("content") or [] if isinstance(p, dict)])
             if text:
                 content.append({"type": "text", "text": text})

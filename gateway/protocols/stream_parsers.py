@@ -10,7 +10,6 @@ from typing import Any
 
 from gateway.protocols import anthropic as anth
 from gateway.protocols import openai_chat as chat
-from gateway.protocols import responses as resp
 from gateway.protocols.common import (
     End,
     Event,
@@ -22,12 +21,13 @@ from gateway.protocols.common import (
     ToolArgs,
     ToolStart,
     UsageSeen,
+    content_parts,
     dumps,
     loads_or_none,
     new_id,
 )
-from gateway.protocols.errors import kind_for_status
 from gateway.protocols.sse import SSEDecoder, SSEEvent
+from gateway.protocols.upstream_errors import failed
 
 CHAT_FINISH = {
     "stop": "end",
@@ -89,17 +89,6 @@ class Parser:
         raise NotImplementedError
 
 
-def _error_event(err: Any, default_kind: str = "api_error") -> Failed:
-    if isinstance(err, dict):
-        message = err.get("message") or dumps(err)
-        code = err.get("code")
-        kind = err.get("type") if isinstance(err.get("type"), str) else None
-        if isinstance(code, int):
-            kind = kind_for_status(code)
-        return Failed(f"upstream error: {message}", kind if kind else default_kind)
-    return Failed(f"upstream error: {err}", default_kind)
-
-
 class ChatParser(Parser):
     """Chat Completions chunks. The usage chunk comes after finish_reason, so End waits for [DONE]."""
 
@@ -128,7 +117,7 @@ class ChatParser(Parser):
             out.append(Failed(f"the upstream sent a chunk that is not JSON: {sse.data[:80]!r}"))
             return
         if data.get("error"):
-            out.append(_error_event(data["error"]))
+            out.append(failed(data["error"]))
             return
         if not self._started:
             self._started = True
@@ -159,9 +148,11 @@ class ChatParser(Parser):
         details = delta.get("reasoning_details")
         if isinstance(details, list) and details:
             out.append(Thinking(details=[d for d in details if isinstance(d, dict)]))
-        content = delta.get("content")
-        if isinstance(content, str) and content:
-            out.append(Text(content))
+        text, thinking = content_parts(delta.get("content"))
+        if thinking:
+            out.append(Thinking(text=thinking))
+        if text:
+            out.append(Text(text))
         for position, call in enumerate(delta.get("tool_calls") or []):
             self._tool(position, call, out)
 
@@ -202,7 +193,7 @@ class AnthropicParser(Parser):
             out.append(Failed(f"the upstream sent an event that is not JSON: {sse.data[:80]!r}"))
             return
         if name == "error":
-            out.append(_error_event(data.get("error")))
+            out.append(failed(data.get("error")))
             return
         if name == "message_start":
             self._started = True
@@ -259,67 +250,3 @@ class AnthropicParser(Parser):
             out.append(Thinking(signature=delta["signature"]))
         elif kind == "input_json_delta" and delta.get("partial_json"):
             out.append(ToolArgs(str(index), delta["partial_json"]))
-
-
-class ResponsesParser(Parser):
-    """Responses SSE (an upstream speaking /responses) -> neutral events."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._started = False
-        self._tools: set[str] = set()
-        self._saw_tool = False
-
-    def _on(self, sse: SSEEvent, out: list[Event]) -> None:
-        data = loads_or_none(sse.data)
-        if not isinstance(data, dict):
-            out.append(Failed(f"the upstream sent an event that is not JSON: {sse.data[:80]!r}"))
-            return
-        name = data.get("type") or sse.event
-        if name == "error":
-            out.append(_error_event(data))
-            return
-        if name in ("response.created", "response.in_progress") and not self._started:
-            self._started = True
-            r = data.get("response") or {}
-            out.append(Start(id=str(r.get("id") or ""), model=str(r.get("model") or "")))
-            return
-        if not self._started:
-            out.append(Failed(f"the upstream sent {name!r} before response.created (event out of order)"))
-            return
-        if name == "response.output_text.delta":
-            if data.get("delta"):
-                out.append(Text(data["delta"]))
-        elif name in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta"):
-            if data.get("delta"):
-                out.append(Thinking(text=data["delta"]))
-        elif name == "response.output_item.added":
-            item = data.get("item") or {}
-            if item.get("type") == "function_call":
-                key = str(item.get("id") or data.get("output_index"))
-                self._tools.add(key)
-                self._saw_tool = True
-                out.append(ToolStart(key, item.get("call_id") or new_id("call_"), item.get("name", "")))
-                if item.get("arguments"):
-                    out.append(ToolArgs(key, item["arguments"]))
-        elif name == "response.function_call_arguments.delta":
-            key = str(data.get("item_id"))
-            if key not in self._tools:
-                out.append(Failed("arguments for an unknown function call (event out of order)"))
-            elif data.get("delta"):
-                out.append(ToolArgs(key, data["delta"]))
-        elif name in ("response.completed", "response.incomplete", "response.failed"):
-            self._terminal(name, data.get("response") or {}, out)
-
-    def _terminal(self, name: str, r: dict[str, Any], out: list[Event]) -> None:
-        if isinstance(r.get("usage"), dict):
-            out.append(UsageSeen(resp.usage_from_dict(r["usage"])))
-        if name == "response.failed":
-            out.append(_error_event(r.get("error") or "the upstream response failed"))
-            return
-        if name == "response.incomplete":
-            reason = (r.get("incomplete_details") or {}).get("reason")
-            out.append(Finish("filter" if reason == "content_filter" else "length"))
-        else:
-            out.append(Finish("tool" if self._saw_tool else "end"))
-        out.append(End())

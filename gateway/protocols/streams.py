@@ -17,8 +17,10 @@ from gateway.protocols.emit_anthropic import AnthropicEmitter
 from gateway.protocols.emit_chat import ChatEmitter
 from gateway.protocols.emit_gemini import GeminiEmitter
 from gateway.protocols.emit_responses import ResponsesEmitter
+from gateway.protocols.parse_responses import ResponsesParser
 from gateway.protocols.sse import SSEDecoder
-from gateway.protocols.stream_parsers import CUT, AnthropicParser, ChatParser, Parser, ResponsesParser
+from gateway.protocols.stream_parsers import CUT, AnthropicParser, ChatParser, Parser
+from gateway.protocols.upstream_errors import error_object
 
 PARSERS: dict[str, type[Parser]] = {
     "openai": ChatParser,
@@ -102,7 +104,8 @@ _USAGE = {
 _TERMINAL_PROTOCOLS = ("anthropic", "openai", "responses")  # gemini streams have no end marker
 _TERMINAL = {
     "anthropic": ("message_stop", "error"),
-    "responses": ("response.completed", "response.incomplete", "response.failed", "error"),
+    # not `error`: OpenAI follows it with `response.failed` (the error code, the SDK's end of stream)
+    "responses": ("response.completed", "response.incomplete", "response.failed"),
 }
 
 
@@ -151,8 +154,10 @@ class PassThrough:
         self._watch(self._decoder.flush())
         if self._ended:
             out = bytes(self._held) + (b"\n\n" if self._held else b"")
+        elif self.failed and not reason and self.protocol == "openai":
+            out = bytes(self._held) + b"data: [DONE]\n\n"  # the error chunk went out; end it as OpenAI does
         else:
-            message = reason or CUT
+            message = self.failed if self.failed and not reason else reason or CUT
             self.failed = self.failed or message
             if self.protocol == "responses":  # SDKs check the failed response is the one created
                 out = responses.stream_error(
@@ -186,10 +191,22 @@ class PassThrough:
                 cands = data.get("candidates") or []
                 if any(isinstance(c, dict) and c.get("finishReason") for c in cands):
                     self._ended = True
-            if isinstance(data, dict) and data.get("error"):
-                self._ended = True
-                err = data["error"]
+            err = _error_in(self.protocol, name, data)
+            if err is not None:
+                self._ended = self._ended or self.protocol not in ("openai", "responses")
                 self.failed = self.failed or str(err.get("message") if isinstance(err, dict) else err)
+
+
+def _error_in(protocol: str, name: str, data: object) -> object | None:
+    """The error object an event carries, if any. Chat and Responses streams go on after it
+    (`[DONE]`, `response.failed`), so only the other dialects end at the error itself."""
+    if not isinstance(data, dict):
+        return None
+    if name == "error":
+        return error_object(data)
+    if protocol == "responses" and name == "response.failed" and isinstance(data.get("response"), dict):
+        return data["response"].get("error") or "the upstream response failed"
+    return data.get("error") or None
 
 
 def stream_translator(

@@ -155,7 +155,8 @@ def test_responses_bodies() -> None:
     assert out["usage"]["input_tokens"] == 10 and out["usage"]["input_tokens_details"]["cached_tokens"] == 4
 
     back = translate_response(out, "responses", "anthropic", requested_model="claude")
-    assert [b["type"] for b in back["content"]] == ["text", "tool_use"] and back["stop_reason"] == "tool_use"
+    kinds = [b["type"] for b in back["content"]]  # the reasoning item is kept (issue 18, defect 5)
+    assert kinds == ["thinking", "text", "tool_use"] and back["stop_reason"] == "tool_use"
     assert back["usage"]["cache_read_input_tokens"] == 4 and back["usage"]["input_tokens"] == 6
     cut = translate_response(
         {"choices": [{"finish_reason": "length", "message": {"content": "x"}}]},
