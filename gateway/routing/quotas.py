@@ -153,6 +153,21 @@ class Quotas:
                 room = min(room, 1 - w.day_count / lim.rpd)
         return max(room, 1e-6)
 
+    def left_today(self, model: Model) -> float:
+        """Requests the model can still make today over all its live keys (a minute limit x 1440 when no day limit)."""
+        total = 0.0
+        for k in self.active_keys(model):
+            if self._check_key(model, 0, k.fp) is not None:
+                continue
+            left = float("inf")
+            for _, w, lim in self._buckets(model, k.fp):
+                if lim.rpd:
+                    left = min(left, lim.rpd - w.day_count)
+                elif lim.rpm:
+                    left = min(left, lim.rpm * 1440.0)
+            total += left if left != float("inf") else 1e9
+        return total
+
     def choose(self, model: Model, tokens: int = 0) -> Key | None:
         """Reserve a key for one attempt: the one with the most headroom, None when none can take it."""
         return pick(self.active_keys(model), lambda k: self.headroom(model, k.fp, tokens))
