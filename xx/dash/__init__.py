@@ -28,6 +28,14 @@ def create_app(
     return DashApp(url, client=client, token=token, **options)
 
 
+def default_starter() -> str:
+    """Start (or find) the gateway the way the launcher does; returns its URL."""
+    from gateway import config as gconfig
+    from xx import supervisor  # lazy: written by the lead, heavy, only needed on `s`
+
+    return str(supervisor.ensure_running(gconfig.load()))
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="xx dash", description="Live dashboard of requests, cache hits and model health."

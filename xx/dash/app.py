@@ -24,9 +24,10 @@ from textual.containers import Container
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input
 
-from xx.dash import render_cache, render_header, render_models, render_requests
+from xx.dash import default_starter, render_cache, render_header, render_models, render_requests, views
 from xx.dash.feed import AdminClient, AdminError, backoff, describe
 from xx.dash.messages import BatchApplied, FeedWaiting
+from xx.dash.series import MinuteSeries
 from xx.dash.state import DashState, Event, apply
 from xx.dash.widgets.banner import DownBanner
 from xx.dash.widgets.cache_panel import CachePanel
@@ -34,21 +35,15 @@ from xx.dash.widgets.exchange_screen import ExchangeScreen
 from xx.dash.widgets.filter_bar import FilterBar
 from xx.dash.widgets.header import GatewayHeader
 from xx.dash.widgets.help_screen import HelpScreen
+from xx.dash.widgets.model_screen import DetailScreen
 from xx.dash.widgets.models_table import ModelsTable
 from xx.dash.widgets.requests_log import RequestsLog
 
 PENDING_MAX = 20_000  # events queued while paused or between applies; oldest dropped beyond
 WIDE_FROM = 160  # columns: the cache panel moves beside the models table
+ROOMY_FROM = 200  # columns: the side panel gets its full width
 SHORT_BELOW = 30  # rows: fewer model rows, so the requests log keeps room
 FETCH_ERRORS = (httpx.HTTPError, AdminError, ValueError)
-
-
-def default_starter() -> str:
-    """Start (or find) the gateway the way the launcher does; returns its URL."""
-    from gateway import config as gconfig
-    from xx import supervisor  # lazy: written by the lead, heavy, only needed on `s`
-
-    return str(supervisor.ensure_running(gconfig.load()))
 
 
 class DashApp(App[int]):
@@ -59,10 +54,13 @@ class DashApp(App[int]):
         Binding("ctrl+c", "quit", "quit", show=False, priority=True),
         Binding("p", "pause", "pause"),
         Binding("slash", "filter", "filter"),
-        Binding("r", "reset_model", "reset"),
-        Binding("s", "start_gateway", "start"),
-        Binding("c", "cycle_cache", "cache by"),
-        Binding("question_mark", "help", "help"),
+        Binding("r", "reset_model", "reset", show=False),
+        Binding("s", "start_gateway", "start", show=False),
+        Binding("c", "cycle_cache", "cache by", show=False),
+        Binding("o", "pools", "pools"),
+        Binding("a", "agents", "agents", show=False),
+        Binding("t", "plots", "plots", show=False),
+        Binding("question_mark", "help", "help·legend"),
         Binding("escape", "clear_filter", "clear filter", show=False),
     ]
 
@@ -106,8 +104,8 @@ class DashApp(App[int]):
         self._backfilled = False
         self._events_wake = asyncio.Event()
         self._shown: dict[str, Any] = {}
+        self.series = MinuteSeries()
 
-    # ---- layout ---------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         yield GatewayHeader(id="header")
@@ -143,12 +141,12 @@ class DashApp(App[int]):
         if top is None:
             return
         top.set_class(width >= WIDE_FROM, "-wide")
+        top.set_class(width >= ROOMY_FROM, "-roomy")
         top.set_class(height < SHORT_BELOW, "-short")
 
     async def on_unmount(self) -> None:
         await self.admin.aclose()
 
-    # ---- feeding the state ----------------------------------------------------------------
 
     def push(self, event: Event) -> None:
         """Queue one event for the next apply (called by the reader for every SSE event)."""
@@ -177,9 +175,17 @@ class DashApp(App[int]):
         batch = tuple(self._pending)
         self._pending.clear()
         self.state = apply(self.state, batch)
+        self._feed_series(batch)
         self._last_apply = time.monotonic()
         self.refresh_views()
         self.post_message(BatchApplied(batch, time.time()))
+
+    def _feed_series(self, batch: tuple[Event, ...]) -> None:
+        for ev in batch:
+            if ev.kind == "exchange" and isinstance(ev.data, dict):
+                self.series.add((ev.data,))
+            elif ev.kind == "requests" and isinstance(ev.data, dict):
+                self.series.add(r for r in ev.data.get("requests") or () if isinstance(r, dict))
 
     def refresh_views(self) -> None:
         """Repaint what changed. `apply` replaces a collection only when it changed, so identity is the check."""
@@ -201,18 +207,26 @@ class DashApp(App[int]):
 
     def _refresh_time_bound(self, now: float) -> None:
         st = self.state
-        header = render_header.header_text(st, now, paused=self.paused, filter_query=self.filter_query)
+        header = render_header.header_text(
+            st, now, paused=self.paused, filter_query=self.filter_query, width=self.size.width - 2
+        )
         self.header.show(header)
         banner = render_header.banner_text(st, now, can_start=self.starter is not None)
         self.banner.show(banner)
         self.models_table.show(render_models.model_rows(st.models, now))
+        if isinstance(self.screen, DetailScreen):
+            self.screen.update(self)
 
     def _refresh_cache(self, now: float) -> None:
         st = self.state
         self.cache_panel.show(
-            render_cache.cache_summary(st.stats, st.requests, now),
+            render_cache.cache_summary(st.stats, st.requests, now, self._panel_width()),
             render_cache.breakdown_table(st.stats, self.cache_view),
         )
+
+    def _panel_width(self) -> int:
+        width = self.cache_panel.size.width or self.size.width
+        return max(20, width - 3)  # padding and the left border
 
     def _tick(self) -> None:
         if not self.paused:
@@ -220,7 +234,6 @@ class DashApp(App[int]):
             self._refresh_time_bound(now)
             self._refresh_cache(now)
 
-    # ---- the poller -----------------------------------------------------------------------
 
     def poll_now(self) -> None:
         if self._poll_timer is not None:
@@ -254,7 +267,6 @@ class DashApp(App[int]):
         if not self.paused:  # pausing is simply not re-arming
             self._poll_timer = self.set_timer(delay, self.poll_now)
 
-    # ---- the event reader -----------------------------------------------------------------
 
     async def _read_events(self) -> None:
         failures = 0
@@ -280,7 +292,6 @@ class DashApp(App[int]):
             except TimeoutError:
                 pass
 
-    # ---- actions --------------------------------------------------------------------------
 
     def action_pause(self) -> None:
         self.paused = not self.paused
@@ -328,7 +339,21 @@ class DashApp(App[int]):
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
+    def action_pools(self) -> None:
+        self.push_screen(DetailScreen("pools and keys", views.pools, "pools"))
+
+    def action_agents(self) -> None:
+        self.push_screen(DetailScreen("agents today", views.agents, "agents"))
+
+    def action_plots(self) -> None:
+        model = self.models_table.selected_model if self.models_table.has_focus else None
+        title = f"last hour · {model}" if model else "last hour · all models"
+        self.push_screen(DetailScreen(title, views.plots(model), "plots"))
+
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if isinstance(event.data_table, ModelsTable):
+            name = str(event.row_key.value)
+            self.push_screen(DetailScreen(f"model {name}", views.model(name), "model"))
         if isinstance(event.data_table, RequestsLog):
             rid = event.row_key.value
             ex = next((r for r in self.state.requests if str(r.get("id")) == rid), None)

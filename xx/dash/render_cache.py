@@ -88,9 +88,15 @@ def _ratio_text(label: str, ratio: float | None) -> Text:
 
 
 def cache_summary(
-    stats: Mapping[str, Any] | None, requests: Sequence[Mapping[str, Any]], now: float | None = None
+    stats: Mapping[str, Any] | None,
+    requests: Sequence[Mapping[str, Any]],
+    now: float | None = None,
+    width: int = 80,
 ) -> Text:
-    """Four short lines: shares (now/10m/60m/today), the hour per minute, class counts, savings today."""
+    """Four short lines: shares (now/10m/60m/today), the hour per minute, class counts, savings today.
+
+    The per-minute line has as many minutes as fit in `width` (at most 60), with its scale.
+    """
     now = time.time() if now is None else now
     cache = (stats or {}).get("cache") or {}
     series = cache.get("series") or []
@@ -103,9 +109,10 @@ def cache_summary(
         _ratio_text("today", cache.get("hit_ratio")),
     ]
     out.append(Text("  ").join(parts))
-    out.append("\nlast hour ", style="dim")
-    out.append(spark_text(sparkline_series(series, now)))
-    out.append(" now\n", style="dim")
+    minutes = max(10, min(60, width - 24))
+    out.append(f"\n{minutes}m ago ", style="dim")
+    out.append(spark_text(sparkline_series(series, now, minutes)))
+    out.append(" now  ▁0 █100%\n", style="dim")
     classes = cache.get("classes") or {}
     counts = [
         Text.assemble((c, CACHE_STYLES[c]), f" {classes.get(c, 0)}")

@@ -11,9 +11,11 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
+from rich.table import Table as Table_
 from rich.text import Text
 
 from xx.dash import fmt
+from xx.dash.layout import Col, fit_rows
 
 # state -> (sort priority: lower is more urgent, symbol, word, style)
 STATES: dict[str, tuple[int, str, str, str]] = {
@@ -27,7 +29,21 @@ STATES: dict[str, tuple[int, str, str, str]] = {
 }
 UNKNOWN = (7, "?", "unknown", "dim")
 
-COLUMNS = ("model", "tiers", "state", "ok", "p50", "ttfb", "today", "min", "cache", "last error")
+COLS = (
+    Col("model", "model"),
+    Col("state", "state"),
+    Col("ok", "ok"),
+    Col("req", "req", priority=3),
+    Col("p50", "p50"),
+    Col("ttfb", "ttfb", priority=2),
+    Col("quota", "quota"),
+    Col("cache", "cache"),
+    Col("provider", "provider", priority=4, max_width=14),
+    Col("error", "last error", flex=True, min_width=24),
+)
+COLUMNS = tuple(c.key for c in COLS)
+POOL_MARK = "◆"  # the quota shown is a shared pool's, not the model's own
+WINDOW_UNITS = {"rpm": "/m", "rpd": "/d", "tpm": "tpm"}
 
 
 class ModelRow(NamedTuple):
@@ -93,22 +109,61 @@ def _rate_style(rate: float | None) -> str:
     return "green" if rate >= 0.95 else "yellow" if rate >= 0.8 else "red"
 
 
+def binding_window(row: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
+    """The window (rpm, rpd or tpm) closest to its limit: the one that will stop this model first."""
+    best: tuple[float, str, Mapping[str, Any]] | None = None
+    for kind in ("rpd", "rpm", "tpm"):
+        w = row.get(kind)
+        if isinstance(w, Mapping) and w.get("limit"):
+            share = float(w.get("used") or 0) / float(w["limit"])
+            if best is None or share > best[0]:
+                best = (share, kind, w)
+    return None if best is None else (best[1], best[2])
+
+
+def _short(n: Any) -> str:
+    """1000 -> 1k, 14400 -> 14k: limits are round numbers, so this loses nothing that matters."""
+    n = int(n)
+    return f"{n // 1000}k" if n >= 1000 and n % 1000 == 0 else str(n)
+
+
+def quota_text(row: Mapping[str, Any]) -> Text:
+    """`838/1000/d`, `◆30/50/d` (a pool's quota, shared with other models), `-` without limits."""
+    found = binding_window(row)
+    if found is None:
+        return Text("-", style="dim")
+    kind, w = found
+    used, limit = w.get("used") or 0, w["limit"]
+    if kind == "tpm":
+        body = f"{fmt.tokens(used)}/{fmt.tokens(limit)}tpm"
+    else:
+        body = f"{used}/{_short(limit)}{WINDOW_UNITS[kind]}"
+    pool = str(w.get("scope") or "").startswith("pool")
+    return Text((POOL_MARK if pool else "") + body, style=_window_style(w))
+
+
+def error_text(row: Mapping[str, Any]) -> Text:
+    """Why the model is not healthy, else its last error, else nothing."""
+    error = row.get("detail") or row.get("last_error") or ""
+    return Text(" ".join(str(error).split()), style="red" if error else "")
+
+
 def model_row(row: Mapping[str, Any], now: float | None = None) -> ModelRow:
+    """All the cells a wide screen could show, in `COLS` order; `model_table` picks what fits."""
     name = str(row.get("name", "?"))
     rate = row.get("success_rate")
-    error = row.get("detail") or row.get("last_error") or ""
     hit = row.get("cache_hit_ratio")
     cells = (
         Text(name, style="bold"),
-        Text(fmt.clip(tiers_text(row.get("tiers")), 30), style="cyan"),
         state_text(row, now),
         Text(fmt.pct(rate), style=_rate_style(rate)),
+        Text(str(row.get("requests", "-"))),
         Text(fmt.ms(row.get("p50_ms"))),
         Text(fmt.ms(row.get("ttfb_p50_ms"))),
-        Text(used_of(row.get("rpd")), style=_window_style(row.get("rpd"))),
-        Text(used_of(row.get("rpm")), style=_window_style(row.get("rpm"))),
+        quota_text(row),
         Text(fmt.pct(hit), style="green" if hit and hit >= 0.5 else ""),
-        Text(fmt.clip(str(error), 48), style="red" if error else ""),
+        Text(str(row.get("provider") or "-"), style="dim"),
+        error_text(row),
     )
     return ModelRow(name, cells)
 
@@ -121,6 +176,58 @@ def model_rows(
     return [model_row(r, now) for r in sorted(rows, key=sort_key)]
 
 
+class Table(NamedTuple):
+    """What a DataTable needs: the columns that fit, their widths, and rows clipped to them."""
+
+    cols: list[Col]
+    widths: list[int]
+    rows: list[ModelRow]
+
+
+def model_table(
+    models: Mapping[str, Mapping[str, Any]] | Iterable[Mapping[str, Any]],
+    now: float | None,
+    width: int,
+) -> Table:
+    """The models table for a widget `width` cells wide: key columns always, the rest as room allows."""
+    full = model_rows(models, now)
+    cols, ws, cells = fit_rows(COLS, [r.cells for r in full], width)
+    return Table(cols, ws, [ModelRow(r.key, tuple(c)) for r, c in zip(full, cells, strict=True)])
+
+
 def trouble_count(models: Mapping[str, Mapping[str, Any]]) -> int:
     """Models that will not take traffic right now (for the header)."""
     return sum(1 for r in models.values() if STATES.get(str(r.get("state")), UNKNOWN)[0] <= 2)
+
+
+def _window_line(kind: str, w: Any) -> str:
+    if not isinstance(w, Mapping):
+        return "-"
+    scope = f"  ({w['scope']})" if w.get("scope") else ""
+    reset = f"  resets {fmt.clock(w['reset_at'])}" if w.get("reset_at") else ""
+    return f"{used_of(w)}{scope}{reset}"
+
+
+def model_detail(row: Mapping[str, Any], now: float | None = None) -> Table_:
+    """Everything static or long about one model: what the narrow table leaves out."""
+    t = Table_.grid(padding=(0, 2))
+    t.add_column(style="bold")
+    t.add_column()
+    error = row.get("last_error")
+    lines: list[tuple[str, Any]] = [
+        ("state", state_text(row, now)),
+        ("detail", Text(str(row.get("detail") or "-"), style="red" if row.get("detail") else "")),
+        ("provider", f"{row.get('provider') or '-'}  ({row.get('protocol') or '-'})  id {row.get('id') or '-'}"),
+        ("tiers", tiers_text(row.get("tiers"))),
+        ("pool", str(row.get("pool") or "-")),
+        ("requests", f"{row.get('requests', '-')}  failures {row.get('failures', '-')}  ok {fmt.pct(row.get('success_rate'))}"),
+        ("latency", f"p50 {fmt.ms(row.get('p50_ms'))}  first byte p50 {fmt.ms(row.get('ttfb_p50_ms'))}"),
+        ("per minute", _window_line("rpm", row.get("rpm"))),
+        ("per day", _window_line("rpd", row.get("rpd"))),
+        ("tokens/min", _window_line("tpm", row.get("tpm"))),
+        ("cache", fmt.pct(row.get("cache_hit_ratio"))),
+        ("last error", Text(f"{error}  at {fmt.clock(row.get('last_error_at'))}" if error else "-", style="red" if error else "")),
+    ]
+    for k, v in lines:
+        t.add_row(k, v)
+    return t

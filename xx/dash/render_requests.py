@@ -14,17 +14,21 @@ from rich.table import Table
 from rich.text import Text
 
 from xx.dash import fmt
+from xx.dash.layout import Col, fit_rows
 
-COLUMNS = (
-    "time",
-    "agent",
-    "tier",
-    "status",
-    "latency",
-    "tokens",
-    "cache",
-    "requested → served",
-)  # widest last
+COLS = (
+    Col("time", "time"),
+    Col("agent", "agent", max_width=12),
+    Col("tier", "tier", priority=2),
+    Col("status", "status"),
+    Col("latency", "latency"),
+    Col("tokens", "tokens", priority=1),
+    Col("cost", "cost", priority=3),
+    Col("cache", "cache"),
+    Col("route", "requested → served", flex=True, min_width=24),
+)  # the widest last: it takes what is left
+COLUMNS = tuple(c.key for c in COLS)
+FAILED = "✗ nothing served"
 
 CACHE_STYLES = {
     "HIT": "bold green",
@@ -57,22 +61,45 @@ def cascade_path(ex: Mapping[str, Any]) -> str:
     return " → ".join(_attempt_mark(a) for a in attempts)
 
 
+def served(ex: Mapping[str, Any]) -> bool:
+    """Did a model answer? False for errors and for requests refused before any upstream call."""
+    return ex.get("outcome") in ("ok", "aborted", "pending") or bool(ex.get("model"))
+
+
+def failure_reason(ex: Mapping[str, Any]) -> str:
+    """The one line that says why nothing was served, from the record's error or the last attempt's."""
+    attempts = ex.get("attempts") or []
+    reason = ex.get("error") or (attempts[-1].get("error") if attempts else None)
+    if not reason and ex.get("skipped"):
+        reason = "; ".join(sorted({str(s.get("reason")) for s in ex["skipped"]}))
+    return " ".join(str(reason or ex.get("status") or "error").split())
+
+
 def route_text(ex: Mapping[str, Any]) -> Text:
-    """`requested → served`; the whole cascade when more than one model was tried."""
+    """`requested → served`; the whole cascade when more than one model was tried.
+
+    When nothing was served the row says so first, with the reason, so a 429 never reads as
+    if the requested model had answered: `✗ nothing served: 429 quota · gpt-5-codex ⊘2`.
+    """
     requested = str(ex.get("requested_model") or "")
     attempts = ex.get("attempts") or []
-    served = str(ex.get("model") or "")
+    model = str(ex.get("model") or "")
     out = Text()
-    if requested and requested != served:
+    if not served(ex):
+        out.append(FAILED, style="bold red")
+        out.append(f": {failure_reason(ex)}", style="red")
+        out.append(" · ", style="dim")
+    if requested and (requested != model or not attempts):
         out.append(requested, style="dim")
-        out.append(" → ", style="dim")
+        if attempts:
+            out.append(" → ", style="dim")
     if len(attempts) > 1 or (attempts and attempts[-1].get("outcome") != "ok"):
         for i, a in enumerate(attempts):
             if i:
                 out.append(" → ", style="dim")
             out.append(_attempt_mark(a), style="green" if a.get("outcome") == "ok" else "red")
-    else:
-        out.append(served or requested or "-", style="bold")
+    elif attempts or not requested:
+        out.append(model or requested or "-", style="bold")
     if ex.get("skipped"):
         out.append(f" ⊘{len(ex['skipped'])}", style="dim")
     return out
@@ -95,8 +122,10 @@ def cache_text(cls: str | None) -> Text:
 
 
 def request_row(ex: Mapping[str, Any]) -> RequestRow:
+    """All the cells a wide screen could show, in `COLS` order; `request_table` picks what fits."""
     usage = ex.get("usage") or {}
     tier = "/".join(x for x in (str(ex.get("tier") or ""), str(ex.get("role") or "")) if x)
+    cost = ex.get("cost")
     cells = (
         Text(fmt.clock(ex.get("ended") or ex.get("started")), style="dim"),
         Text(str(ex.get("agent") or "-"), style="cyan"),
@@ -104,10 +133,17 @@ def request_row(ex: Mapping[str, Any]) -> RequestRow:
         status_text(ex),
         Text(fmt.ms(ex.get("latency_ms"))),
         Text(f"{fmt.tokens(usage.get('input'))}→{fmt.tokens(usage.get('output'))}"),
+        Text(fmt.usd(cost) if cost else "-", style="" if cost else "dim"),
         cache_text(ex.get("cache_class")),
         route_text(ex),
     )
     return RequestRow(str(ex.get("id")), cells)
+
+
+def fit_requests(rows: list[RequestRow], width: int) -> tuple[list[Col], list[int], list[RequestRow]]:
+    """The columns that fit in `width` cells and the rows clipped to them (words kept whole)."""
+    cols, ws, cells = fit_rows(COLS, [r.cells for r in rows], width)
+    return cols, ws, [RequestRow(r.key, tuple(c)) for r, c in zip(rows, cells, strict=True)]
 
 
 def _haystack(ex: Mapping[str, Any], key: str) -> list[str]:

@@ -20,6 +20,7 @@ REQUESTS_MAX = 1000  # exchanges kept in memory; the ledger holds the rest
 # Event kinds. From /xx/events: hello, exchange, model, stats. From polling: health, models,
 # requests, reset. From the connection loops: down.
 FEED_KINDS = ("hello", "exchange", "model", "stats")
+LIVE_KINDS = frozenset((*FEED_KINDS, "health", "models", "requests", "reset"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,8 @@ class DashState:
     models: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     requests: deque[Mapping[str, Any]] = field(default_factory=_ring)  # newest first
     last_event_at: float | None = None
+    pools_extra: Mapping[str, Any] | None = None  # /xx/models `pools` and `keys`, when the gateway sends them
+    updated_at: float | None = None  # the last time the gateway answered (poll or event): for "stale"
     events_applied: int = 0
 
 
@@ -65,6 +68,8 @@ def apply(state: DashState, events: Iterable[Event]) -> DashState:
         kind, data = ev.kind, ev.data
         if kind in FEED_KINDS:
             changes["last_event_at"] = ev.at
+        if kind in LIVE_KINDS:
+            changes["updated_at"] = ev.at
         if kind == "exchange":
             if not isinstance(data, Mapping):
                 continue
@@ -87,6 +92,8 @@ def apply(state: DashState, events: Iterable[Event]) -> DashState:
         elif kind == "models":
             rows = data.get("models", []) if isinstance(data, Mapping) else data
             models = {str(r["name"]): r for r in rows or () if isinstance(r, Mapping) and r.get("name")}
+            if isinstance(data, Mapping) and ("pools" in data or "keys" in data):
+                changes["pools_extra"] = {"pools": data.get("pools"), "keys": data.get("keys")}
         elif kind == "requests":
             rows = data.get("requests", []) if isinstance(data, Mapping) else data
             base = requests if requests is not None else state.requests

@@ -51,14 +51,14 @@ async def test_rows_events_model_change_and_cascade(
         assert app.header.render().plain.count("● up") == 1  # type: ignore[attr-defined]
         keys = app.models_table.keys
         assert len(keys) == 7 and keys[0] == "gpt-oss-free"
-        assert app.models_table.cell_text("nemotron-free", 2) == "● healthy"
+        assert app.models_table.cell_text("nemotron-free", "state") == "● healthy"
         assert len(app.requests_log.keys) == 60
         assert app.banner.shown is False
 
         sent = replay(server, fixtures)
         await wait_until(pilot, lambda: app.requests_log.keys[0] == sent[-1]["id"], what="events applied")
         assert set(app.requests_log.keys[:7]) == {e["id"] for e in sent}
-        assert app.models_table.cell_text("nemotron-free", 2).startswith("◷ cooling")
+        assert app.models_table.cell_text("nemotron-free", "state").startswith("◷ cooling")
         cascade = next(i for i, k in enumerate(app.requests_log.keys) if k == sent[3]["id"])
         assert app.requests_log.row_text(cascade)[-1] == "claude-sonnet-4-5 → kimi-free✗429 → nemotron-free✓"
         assert "now 9" in app.cache_panel.summary_text  # the last minute's exchanges are ~90% cached
@@ -123,7 +123,8 @@ async def test_down_banner_and_reconnect(server: AdminServer, fixtures: dict) ->
         await wait_until(pilot, lambda: app.banner.shown, what="banner")
         assert app.state.conn == "down"
         assert "is not answering" in str(app.banner.render())
-        assert "✖ down" in app.header.render().plain  # type: ignore[attr-defined]
+        header = app.header.render().plain  # type: ignore[attr-defined]
+        assert "✖ DOWN · stale" in header  # the numbers below are a memory, and it says so
         await asyncio.sleep(0.5)  # a few failed polls: backoff, no crash
         await server.start()  # same port
         await wait_until(pilot, lambda: not app.banner.shown and app.state.conn == "up", what="reconnect")
@@ -164,7 +165,7 @@ async def test_reset_selected_model(server: AdminServer) -> None:
         await pilot.press("r")
         await wait_until(pilot, lambda: server.resets == ["kimi-free"], what="reset call")
         await wait_until(
-            pilot, lambda: app.models_table.cell_text("kimi-free", 2) == "● healthy", what="row healthy"
+            pilot, lambda: app.models_table.cell_text("kimi-free", "state") == "● healthy", what="row healthy"
         )
         assert app.models_table.selected_model == "kimi-free"  # the cursor followed the row
 

@@ -1,6 +1,16 @@
 from __future__ import annotations
 
-from xx.dash.render_models import model_rows, sort_key, state_text, tiers_text, trouble_count, used_of
+from xx.dash.render_models import (
+    COLUMNS,
+    model_detail,
+    model_rows,
+    quota_text,
+    sort_key,
+    state_text,
+    tiers_text,
+    trouble_count,
+    used_of,
+)
 
 NOW = 1_000_000.0
 
@@ -51,9 +61,31 @@ def test_rows_from_recorded_models(fixtures: dict) -> None:
     keys = [r.key for r in rows]
     assert keys[0] == "gpt-oss-free" and keys[-1] == "nemotron-nano-free"
     kimi = next(r for r in rows if r.key == "kimi-free")
-    plain = [c.plain for c in kimi.cells]
-    assert plain[2].startswith("◷ cooling")
-    assert plain[3] == "81%" and plain[4] == "2.1s" and plain[5] == "610ms"
-    assert plain[6] == "838/1000" and plain[7] == "4/20" and plain[8] == "74%"
-    assert plain[9] == "429 Retry-After 30s"
+    cell = dict(zip(COLUMNS, (c.plain for c in kimi.cells), strict=True))
+    assert cell["state"].startswith("◷ cooling")
+    assert cell["ok"] == "81%" and cell["p50"] == "2.1s" and cell["ttfb"] == "610ms"
+    assert cell["quota"] == "838/1k/d" and cell["cache"] == "74%"
+    assert cell["error"] == "429 Retry-After 30s"
     assert trouble_count({m["name"]: m for m in fixtures["models"]["models"]}) == 3
+
+
+def test_quota_shows_the_binding_window_and_marks_pools() -> None:
+    row = {"rpm": {"used": 19, "limit": 20, "scope": "model 'm'"}, "rpd": {"used": 30, "limit": 1000, "scope": "pool 'p'"}}
+    assert quota_text(row).plain == "19/20/m"
+    row = {"rpm": {"used": 1, "limit": 20}, "rpd": {"used": 900, "limit": 1000, "scope": "pool 'p'"}}
+    assert quota_text(row).plain == "◆900/1k/d"
+    assert quota_text({"rpm": {"used": 3, "limit": None}}).plain == "-"
+    assert quota_text({"tpm": {"used": 12000, "limit": 60000}}).plain == "12.0k/60.0ktpm"
+
+
+def test_detail_has_what_the_table_leaves_out(fixtures: dict) -> None:
+    import io
+
+    from rich.console import Console
+
+    kimi = next(m for m in fixtures["models"]["models"] if m["name"] == "kimi-free")
+    con = Console(file=io.StringIO(), width=120)
+    con.print(model_detail(kimi))
+    out = con.file.getvalue()  # type: ignore[attr-defined]
+    for needle in ("free:big,middle kimi:big,middle,small", "openrouter-free", "838/1000", "429 rate limited upstream"):
+        assert needle in out

@@ -69,8 +69,31 @@ def test_route_shows_requested_path_and_skips() -> None:
     assert route_text(CASCADE).plain == "claude-sonnet-4-5 → kimi✗429 → nemotron✓ ⊘1"
     single = {"requested_model": "m", "model": "m", "attempts": [{"model": "m", "outcome": "ok"}]}
     assert route_text(single).plain == "m"
-    failed = {"requested_model": "r", "attempts": [{"model": "a", "outcome": "error", "status": 500}]}
-    assert route_text(failed).plain == "r → a✗500"
+    failed = {
+        "requested_model": "r",
+        "outcome": "error",
+        "error": "upstream 500",
+        "attempts": [{"model": "a", "outcome": "error", "status": 500}],
+    }
+    assert route_text(failed).plain == "✗ nothing served: upstream 500 · r → a✗500"
+
+
+def test_a_429_with_nothing_served_says_so() -> None:
+    """The issue's row: it read `gpt-5-codex → gpt-5-codex ⊘2`, as if the model had answered."""
+    refused = {
+        "requested_model": "gpt-5-codex",
+        "model": None,
+        "status": 429,
+        "outcome": "error",
+        "attempts": [],
+        "skipped": [{"model": "kimi", "reason": "quota"}, {"model": "gpt-oss", "reason": "breaker open"}],
+        "error": "all candidates unavailable: quota, breaker open",
+    }
+    text = route_text(refused).plain
+    assert text == "✗ nothing served: all candidates unavailable: quota, breaker open · gpt-5-codex ⊘2"
+    assert "gpt-5-codex → gpt-5-codex" not in text
+    no_error = refused | {"error": None}
+    assert route_text(no_error).plain.startswith("✗ nothing served: breaker open; quota ·")
 
 
 def test_request_row_cells() -> None:
@@ -83,6 +106,7 @@ def test_request_row_cells() -> None:
         "200",
         "2.0s",
         "52.0k→800",
+        "-",
         "HIT",
         "claude-sonnet-4-5 → kimi✗429 → nemotron✓ ⊘1",
     ]

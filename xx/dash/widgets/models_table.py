@@ -1,45 +1,36 @@
-"""The models table: health, quota and breaker state per model."""
+"""The models table: health, quota and breaker state per model, fitted to its width."""
 
 from __future__ import annotations
 
-from textual.widgets import DataTable
+from typing import Any
 
-from xx.dash.render_models import COLUMNS, ModelRow
+from xx.dash.layout import fit_rows
+from xx.dash.render_models import COLS, COLUMNS, ModelRow
+from xx.dash.widgets.fitted_table import FittedTable
 
 
-class ModelsTable(DataTable[object]):
+def _fit(rows: list[ModelRow], width: int) -> tuple[list[Any], list[int], list[ModelRow]]:
+    cols, ws, cells = fit_rows(COLS, [r.cells for r in rows], width)
+    return cols, ws, [ModelRow(r.key, tuple(c)) for r, c in zip(rows, cells, strict=True)]
+
+
+class ModelsTable(FittedTable):
     """Rebuilt from `model_rows(...)`; the cursor stays on the same model across refreshes."""
 
     def __init__(self, **kwargs: object) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
-        self._shown: list[ModelRow] = []
-
-    def on_mount(self) -> None:
-        self.add_columns(*COLUMNS)
+        super().__init__(_fit, cursor_type="row", zebra_stripes=True, **kwargs)
 
     def show(self, rows: list[ModelRow]) -> None:
-        if rows == self._shown:
-            return
-        keep = self.selected_model
-        self._shown = rows
-        self.clear()
-        for row in rows:
-            self.add_row(*row.cells, key=row.key)
-        if keep is not None:
-            index = next((i for i, r in enumerate(rows) if r.key == keep), 0)
-            self.move_cursor(row=index, animate=False)
+        self.set_rows(rows)
 
-    @property
-    def keys(self) -> list[str]:
-        return [r.key for r in self._shown]
+    def _all_keys(self) -> list[str]:
+        return list(COLUMNS)
 
     @property
     def selected_model(self) -> str | None:
-        if not self._shown or not (0 <= self.cursor_row < len(self._shown)):
-            return None
-        return self._shown[self.cursor_row].key
+        return self.selected_key
 
-    def cell_text(self, model: str, column: int) -> str:
-        """The plain text shown for a model in one column (for tests and the help line)."""
-        row = next((r for r in self._shown if r.key == model), None)
-        return "" if row is None else row.cells[column].plain
+    def cell_text(self, model: str, column: str) -> str:
+        """The full text of a model's cell in a column (by key: "state", "quota", ...)."""
+        row = next((r for r in self._full if r.key == model), None)
+        return "" if row is None else row.cells[COLUMNS.index(column)].plain
