@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway.simulator.rawtool import parse_raw_directive
+
 QUOTE_CHARS = 60
 _DIRECTIVE = re.compile(r"\[\[tool:([A-Za-z0-9_.:\-]+)\s*(\{.*?\})?\s*\]\]", re.S)
 _WORDS = re.compile(r"\s*\S+\s*")
@@ -43,10 +45,11 @@ class Prompt:
 class ToolCall:
     name: str
     arguments: Mapping[str, Any]
+    raw: str | None = None  # argument text sent as is (broken JSON too): see rawtool.py
 
     @property
     def arguments_json(self) -> str:
-        return json.dumps(self.arguments, ensure_ascii=False)
+        return self.raw if self.raw is not None else json.dumps(self.arguments, ensure_ascii=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +118,8 @@ def script_item(spec: Any) -> Reply:
         t = spec["tool"]
         if not isinstance(t, Mapping) or not isinstance(t.get("name"), str):
             raise ValueError('a scripted tool needs {"name": str, "arguments": {...}}')
+        if isinstance(t.get("raw_arguments"), str):
+            return Reply(text=text, tool=ToolCall(t["name"], {}, t["raw_arguments"]))
         args = t.get("arguments", {})
         if isinstance(args, str):
             args = json.loads(args)
@@ -135,6 +140,9 @@ def decide(prompt: Prompt, scripted: Reply | None = None) -> Reply:
         reply = Reply(text=f"SIM-ANSWER({prompt.model}): tool result: {prompt.tool_result[:QUOTE_CHARS]}")
     else:
         call = parse_directive(prompt.directive_text)
+        raw = parse_raw_directive(prompt.directive_text) if call is None else None
+        if raw is not None:
+            call = ToolCall(raw[0], {}, raw[1])
         if call is not None:
             reply = Reply(tool=call)
         else:

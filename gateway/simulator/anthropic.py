@@ -137,7 +137,8 @@ def blocks(reply: Reply, model: str, rid: str) -> list[dict[str, Any]]:
     if reply.text is not None:
         out.append({"type": "text", "text": reply.text})
     if reply.tool is not None:
-        out.append({"type": "tool_use", "id": f"toolu_{rid}", "name": reply.tool.name, "input": dict(reply.tool.arguments)})
+        args = reply.tool.raw if reply.tool.raw is not None else dict(reply.tool.arguments)  # raw: see rawtool.py
+        out.append({"type": "tool_use", "id": f"toolu_{rid}", "name": reply.tool.name, "input": args})
     return out
 
 
@@ -172,7 +173,7 @@ def render_events(p: Prompt, reply: Reply, t: Tokens, rid: str) -> Rendered:
             deltas = [{"type": "text_delta", "text": w} for w in split_words(block["text"])]
         else:
             start = {"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}
-            deltas = [{"type": "input_json_delta", "partial_json": s} for s in split_json(dumps(block["input"]).decode())]
+            deltas = [{"type": "input_json_delta", "partial_json": s} for s in split_json(block["input"] if isinstance(block["input"], str) else dumps(block["input"]).decode())]
         ev.append(sse("content_block_start", {"type": "content_block_start", "index": index, "content_block": start}))
         if index == 0:
             ev.append(sse("ping", {"type": "ping"}))

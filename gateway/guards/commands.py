@@ -1,0 +1,141 @@
+"""In-chat commands: a user message starting with `!/` is for the gateway, not the model.
+
+`find_command` reads the last user message as the person typed it (Claude Code and Codex add
+reminder and context blocks around it: those are skipped). `strip_commands` removes earlier
+command turns, and the gateway's answers to them (they start with ANSWER_MARK), from the
+history before it goes upstream: agents replay the whole conversation, and a model should
+never see `!/model kimi` nor have its cache prefix broken by it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+PREFIX = "!/"
+ANSWER_MARK = "[xx]"
+NAMES = ("model", "tier", "status", "why", "help")
+HELP = (f"{ANSWER_MARK} Commands for the xx gateway (answered here, never sent to a model):\n"
+        "  !/model NAME   use this configured model for the rest of this conversation (!/model auto: undo)\n"
+        "  !/tier LETTER  route the rest of this conversation through that tier (!/tier auto: undo)\n"
+        "  !/status       which models served the last turns, their quotas, the cache share\n"
+        "  !/why          the last request's attempts, and why other models were skipped\n"
+        "  !/help         this text")
+_INJECTED = ("<system-reminder>", "<environment_context>", "<user_instructions>", "<ide_", "# AGENTS.md",
+             "<command-", "<local-command")
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str  # one of NAMES, or "" for an unknown command (answered with the help text)
+    arg: str
+    text: str  # the whole line, as typed
+
+
+def _texts(content: Any) -> list[str]:
+    if isinstance(content, str):
+        return [content]
+    out = []
+    for part in content if isinstance(content, list) else ():
+        if isinstance(part, dict) and part.get("type") in (None, "text", "input_text") and isinstance(part.get("text"), str):
+            out.append(part["text"])
+    return out
+
+
+def typed_text(content: Any) -> str | None:
+    """The text the person typed: the first text part that is not an agent's injected context."""
+    for text in _texts(content):
+        s = text.lstrip()
+        if s and not s.startswith(_INJECTED):
+            return s
+    return None
+
+
+def parse(text: str | None) -> Command | None:
+    if not text or not text.startswith(PREFIX):
+        return None
+    line = text[len(PREFIX):].strip().splitlines()[0] if text[len(PREFIX):].strip() else ""
+    word, _, arg = line.partition(" ")
+    word = word.strip().lower()
+    if "(" in word and word.endswith(")"):  # !/model(kimi) as llm-interactive-proxy writes it
+        word, _, arg = word[:-1].partition("(")
+    return Command(word if word in NAMES else "", arg.strip(), text.strip())
+
+
+def _user_messages(body: dict[str, Any], endpoint: str) -> tuple[list[Any], str]:
+    """(the list of turns, the key of the role field's user value) for the endpoint."""
+    if endpoint == "responses":
+        inp = body.get("input")
+        return (inp if isinstance(inp, list) else []), "user"
+    if endpoint == "gemini":
+        return (body.get("contents") or []), "user"
+    return (body.get("messages") or []), "user"
+
+
+def _content(turn: Any, endpoint: str) -> Any:
+    if not isinstance(turn, dict):
+        return None
+    if endpoint == "gemini":
+        return [{"type": "text", "text": p["text"]} for p in turn.get("parts") or () if isinstance(p, dict)
+                and isinstance(p.get("text"), str)]
+    return turn.get("content")
+
+
+def _is_user(turn: Any, endpoint: str) -> bool:
+    if not isinstance(turn, dict) or turn.get("role") != "user":
+        return False
+    return endpoint != "responses" or turn.get("type", "message") == "message"
+
+
+def _is_answer(turn: Any, endpoint: str) -> bool:
+    role = "model" if endpoint == "gemini" else "assistant"
+    if not isinstance(turn, dict) or turn.get("role") != role:
+        return False
+    if endpoint == "openai" and turn.get("tool_calls"):
+        return False
+    content = _content(turn, endpoint)
+    texts = [t for t in _texts(content) if t.strip()] if not isinstance(content, str) else [content]
+    if endpoint == "responses":
+        texts = [p.get("text", "") for p in content or () if isinstance(p, dict)] if isinstance(content, list) else texts
+    return bool(texts) and texts[0].lstrip().startswith(ANSWER_MARK)
+
+
+def find_command(body: dict[str, Any], endpoint: str) -> Command | None:
+    """The command in the last turn, when that turn is the user's."""
+    turns, _ = _user_messages(body, endpoint)
+    if endpoint == "responses" and isinstance(body.get("input"), str):
+        return parse(body["input"].lstrip())
+    if not turns or not _is_user(turns[-1], endpoint):
+        return None
+    return parse(typed_text(_content(turns[-1], endpoint)))
+
+
+def strip_commands(body: dict[str, Any], endpoint: str) -> bool:
+    """Remove earlier command turns and the gateway's answers from `body` (in place). True if any."""
+    turns, _ = _user_messages(body, endpoint)
+    if len(turns) < 2:
+        return False
+    drop: set[int] = set()
+    for i, turn in enumerate(turns[:-1]):
+        if not _is_user(turn, endpoint):
+            continue
+        if parse(typed_text(_content(turn, endpoint))) is None:
+            continue
+        j = i + 1
+        while j < len(turns) - 1 and endpoint == "responses" and isinstance(turns[j], dict) \
+                and turns[j].get("type") == "reasoning":
+            j += 1
+        drop.add(i)
+        if _is_answer(turns[j], endpoint):
+            drop.add(j)
+    if not drop:
+        return False
+    kept = [t for i, t in enumerate(turns) if i not in drop]
+    key = "input" if endpoint == "responses" else "contents" if endpoint == "gemini" else "messages"
+    body[key] = kept
+    return True
+
+
+def mentions_command(raw: bytes) -> bool:
+    """The cheap gate: no `!/` anywhere in the bytes means no command now or in the history."""
+    return b"!/" in raw
