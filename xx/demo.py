@@ -38,7 +38,7 @@ from gateway.config import paths
 from gateway.simulator.config import sim_config_text
 
 HOST = "127.0.0.1"
-DEFAULT_PORT = 8082
+DEFAULT_PORT = 8092  # never the gateway's 8082: a launch must not reach the demo by accident
 START_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 5.0
 SUMMARY_EVERY_S = 3.0
@@ -85,15 +85,21 @@ class Layout:
 
 
 def pick_port(
-    requested: int | None, in_use: Callable[[int], bool], tries: int = 100
+    requested: int | None, in_use: Callable[[int], bool], tries: int = 100, *, avoid: int | None = None
 ) -> tuple[int, str | None]:
-    """The port to serve on and, when it is not the one the user expects, why."""
+    """The port to serve on and, when it is not the one the user expects, why.
+
+    `avoid` is the user's own gateway port: the demo never takes it, even when it is free,
+    so the user's launches can never be answered by the simulator.
+    """
     if requested is not None:
+        if requested == avoid:
+            raise DemoError(f"port {requested} is your own gateway's (gateway.port); pick another with --port")
         if in_use(requested):
             raise DemoError(f"port {requested} is in use; pick another with --port")
         return requested, None
     for port in range(DEFAULT_PORT, DEFAULT_PORT + tries):
-        if not in_use(port):
+        if port != avoid and not in_use(port):
             note = (
                 None
                 if port == DEFAULT_PORT
@@ -235,7 +241,7 @@ def running(port: int, layout: Layout, status: _Status, *, rpm: int = DEMO_RPM) 
         )
         hint = f"written by `xx demo` (pid {os.getpid()}); rewritten on every run\nledger: {layout.ledger}"
         layout.config.write_text(demo_config_text(sim_url, port, rpm=rpm, hint=hint))
-        env = dict(os.environ, XX_CONFIG=str(layout.config), XDG_STATE_HOME=str(layout.state_home),
+        env = dict(os.environ, XX_CONFIG=str(layout.config), XDG_STATE_HOME=str(layout.state_home), XX_DEMO="1",
                    XX_STATE_DIR=str(layout.state_home / paths.APP),
                    XDG_CACHE_HOME=str(layout.root / "cache"))  # fmt: skip
         gw = _spawn([sys.executable, "-m", "gateway"], env, layout.log("gateway"))
@@ -338,12 +344,43 @@ def _dashboard(url: str, duration: float | None) -> int:
     return int(app.return_code or 0)
 
 
+def _user_port() -> int | None:
+    """The port the user's own config gives its gateway (the demo stays off it)."""
+    from gateway.config import ConfigError, load
+
+    try:
+        return load().gateway.port
+    except ConfigError:
+        return 8082
+
+
+def _shown(path: Path) -> str:
+    with contextlib.suppress(ValueError):
+        return str(path.relative_to(Path.cwd().resolve()))
+    return str(path)
+
+
+def command_name(argv0: str | None = None, which: Callable[[str], str | None] | None = None) -> str:
+    """How the user runs xx: `xx` when that name on PATH is this program, else the path they used
+    (`.venv/bin/xx` right after the README's set-up, before anything is on PATH)."""
+    import shutil
+
+    here = Path(argv0 if argv0 is not None else sys.argv[0]).resolve()
+    found = (which or shutil.which)("xx")
+    if found and (here.name != "xx" or Path(found).resolve() == here):
+        return "xx"
+    if here.name == "xx":
+        return _shown(here)
+    return f"{_shown(Path(sys.executable))} -m xx"
+
+
 def _how_to(url: str, layout: Layout, status: _Status) -> None:
     b = lambda s: status.paint(s, "1")  # noqa: E731
     status.line(f"{status.paint('xx demo', '1;32')} gateway {b(url)} on the simulated provider (no API key)")
     status.line(f"  config  {layout.config}\n  ledger  {layout.ledger}\n  logs    {layout.root}/*.log")
     status.line(f"  try     curl {url}/health")
-    status.line(f"  agents  XX_CONFIG={layout.config} xx cif   (any agent: xx <agent>i<tier>)")
+    xx = command_name()
+    status.line(f"  agents  XX_CONFIG={layout.config} {xx} cif   (any agent: {xx} <agent>i<tier>)")
     status.line("          tiers: f free, c claude, g gpt, x mixed; xx wires each CLI the way it really honours")
 
 
@@ -378,7 +415,7 @@ def main(argv: list[str]) -> int:
     traffic = None
     code = 0
     try:
-        port, note = pick_port(args.port, lambda p: port_in_use(HOST, p))
+        port, note = pick_port(args.port, lambda p: port_in_use(HOST, p), avoid=_user_port())
         if note:
             status.line(f"xx demo: {note}")
         with running(port, layout, status, rpm=args.rpm) as (url, sim_url):

@@ -1,7 +1,9 @@
 """`xx doctor [--json]`: what a launch needs, checked; exit 1 when something it needs is broken.
 
-Broken (exit 1): the config or a profile does not load, or the gateway port is taken by
-something that is not our gateway. Warnings: an agent binary missing, a version outside the
+Broken (exit 1) exactly when a launch on the default tier would fail: the config or a
+profile does not load, no agent is installed, the gateway port is taken by something that
+is not our gateway, the launcher would refuse the running gateway, or no model of the
+default tier can serve now (the same preflight the launcher runs). Warnings: an agent binary missing, a version outside the
 profile's verified range, an unverified profile, no provider key set, tmux missing.
 Provider keys are reported by variable name only, never by value.
 """
@@ -10,10 +12,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -76,7 +80,9 @@ def check_agents(profs: dict[str, profiles.Profile]) -> list[Check]:
     return checks
 
 
-def check_keys(config: Config) -> list[Check]:
+def check_keys(config: Config, health: dict[str, Any] | None = None) -> list[Check]:
+    """Each provider's key variables, by name: set here, and whether the running gateway holds them."""
+    served = (health or {}).get("keys") or {}
     out = []
     for p in config.providers.values():
         if not p.api_key_ref:
@@ -84,37 +90,51 @@ def check_keys(config: Config) -> list[Check]:
             continue
         var = p.api_key_ref.strip("${}")
         status, detail = ("ok", f"{var} is set") if p.api_key else ("warn", f"{var} is not set: {p.name} models will be skipped")
+        if p.api_key and health is not None and var in served and served[var] is None:
+            detail += " here, but the running gateway started without it (the next launch restarts it)"
         out.append(Check(f"key {p.name}", status, detail, {"provider": p.name, "variable": var, "set": bool(p.api_key)}))
     return out
 
 
-def check_default_tier(config: Config) -> list[Check]:
-    """Route p on the default tier needs at least one model whose provider has its key."""
-    tier = config.tier_named(config.gateway.default_tier)
-    if tier is None:
-        return []
-    names = [n for names in tier.roles.values() for n in names] or list(config.models)
-    usable = [n for n in names if n in config.models and (lambda p: not p.api_key_ref or p.api_key)(config.providers[config.models[n].provider])]
-    if usable:
-        return [Check("default tier", "ok", f"{tier.name} ({tier.letter}): {len(usable)} of {len(set(names))} models usable")]
-    refs = sorted({config.providers[config.models[n].provider].api_key_ref or "" for n in names if n in config.models})
-    return [Check("default tier", "fail", f"{tier.name} ({tier.letter}): no model is usable; set {', '.join(refs)} "
-                  "(or try `xx demo`, which needs no key)")]
+def check_launch(config: Config, environ: Mapping[str, str]) -> list[Check]:
+    """What `xx <agent>ip` on the default tier would do now: the launcher's own two decisions."""
+    from xx import preflight, supervisor
 
-
-def check_gateway(config: Config) -> list[Check]:
-    try:
-        from xx import supervisor
-    except ImportError:
-        return [Check("gateway", "warn", "xx.supervisor is not available in this build")]
+    url, port = config.gateway.url, config.gateway.port
     health = supervisor.probe(config)
-    url = config.gateway.url
-    if health is not None:
-        return [Check("gateway", "ok", f"up at {url}: {health.get('service')} {health.get('version', '')} pid {health.get('pid')}", {"health": health})]
-    in_use = getattr(supervisor, "port_in_use", None)
-    if in_use is not None and in_use(config.gateway.host, config.gateway.port):
-        return [Check("gateway", "fail", f"port {config.gateway.port} is taken by something that is not the xx gateway: change gateway.port")]
-    return [Check("gateway", "ok", f"not running; `xx <code>` starts it at {url}")]
+    if health is None:
+        if supervisor.port_in_use(config.gateway.host, port):
+            return [Check("gateway", "fail", f"port {port} is taken by something that is not the xx gateway: "
+                          "change gateway.port")]
+        gw = Check("gateway", "ok", f"not running; `xx <code>` starts it at {url}")
+        verdict = preflight.local_check(config, "p", None)
+    else:
+        decision = preflight.decide(preflight.expected(config, environ), health, port=port, waited=True)
+        who = f"{health.get('service')} {health.get('version', '')} pid {health.get('pid')}"
+        if decision.action == "refuse":
+            return [Check("gateway", "fail", f"up at {url} ({who}), but a launch would be refused: "
+                          f"{decision.reason}; {decision.fix}", {"health": health})]
+        if decision.action == "restart":
+            gw = Check("gateway", "ok", f"up at {url} ({who}); the next launch restarts it: {decision.reason}",
+                       {"health": health})
+            verdict = preflight.local_check(config, "p", None)
+        else:
+            gw = Check("gateway", "ok", f"up at {url}: {who}", {"health": health})
+            verdict = preflight.remote_check(config, "unknown", "p", None, None)
+    tier = config.tier_named(config.gateway.default_tier)
+    label = f"{tier.name} ({tier.letter})" if tier else config.gateway.default_tier
+    if verdict.ok:
+        return [gw, Check("default tier", "ok", f"{label}: {_usable(config, tier)}")]
+    return [gw, Check("default tier", "fail", f"{label}: {verdict.reason}; fix: {verdict.fix}")]
+
+
+def _usable(config: Config, tier: Any) -> str:
+    """'N of M models have their key': distinct models of the tier whose provider has its key here."""
+    if tier is None:
+        return "usable"
+    names = {n for names in tier.roles.values() for n in names if n in config.models} or set(config.models)
+    keyed = {n for n in names if (lambda p: not p.api_key_ref or p.api_key)(config.providers[config.models[n].provider])}
+    return f"{len(keyed)} of {len(names)} models have their key"
 
 
 def run_checks() -> list[Check]:
@@ -137,9 +157,10 @@ def run_checks() -> list[Check]:
     if agents and not any((c.data or {}).get("path") for c in agents):
         checks.append(Check("agents", "fail", "no agent CLI is installed: nothing can be launched (install one of the above)"))
     if config is not None:
-        checks += check_keys(config)
-        checks += check_default_tier(config)
-        checks += check_gateway(config)
+        from xx.supervisor import probe
+
+        checks += check_keys(config, probe(config))
+        checks += check_launch(config, os.environ)
     tmux = shutil.which("tmux")
     checks.append(Check("tmux", "ok" if tmux else "warn", tmux or "not found: --tmux and launcher.tmux will not work"))
     return checks

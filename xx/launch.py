@@ -23,7 +23,7 @@ EXIT_USAGE = 2
 EXIT_NOT_FOUND = 127
 
 
-USAGE = "usage: xx <code> [-m MODEL] [-s SESSION] [-p PROMPT] [--safe] [--dry-run [--json]] [--tmux] [-- AGENT ARGS]"
+USAGE = "usage: xx <code> [-m MODEL] [-s SESSION] [-p PROMPT] [--safe] [--force] [--dry-run [--json]] [--tmux] [-- AGENT ARGS]"
 HELP = USAGE + """
 
 Launch an agent: <agent><mode>[<route>][<tier>], e.g. cip. `xx codes` prints the table.
@@ -36,15 +36,17 @@ options:
   --safe                 leave the approval-bypass flags off
   --dry-run              print the plan instead of launching (--json: one JSON object)
   --tmux                 run inside a named tmux session; re-attach if it exists
+  --force                launch even when the gateway says the tier cannot serve now
   --                     everything after it goes to the agent
 """
 _VALUED = {"-m": "model", "--model": "model", "-s": "session", "--session": "session", "-p": "prompt", "--prompt": "prompt"}
-_FLAGS = {"--safe": "safe", "--dry-run": "dry_run", "--json": "json", "--tmux": "tmux"}
+_FLAGS = {"--safe": "safe", "--dry-run": "dry_run", "--json": "json", "--tmux": "tmux", "--force": "force"}
 
 
 def parse_args(argv: list[str]) -> SimpleNamespace:
     """A hand parser: argparse alone costs more import time than the whole plan on this path."""
-    ns = SimpleNamespace(code=None, model=None, session=None, prompt=None, safe=False, dry_run=False, json=False, tmux=False)
+    ns = SimpleNamespace(code=None, model=None, session=None, prompt=None, safe=False, dry_run=False, json=False, tmux=False,
+                         force=False)
     it = iter(argv)
     for arg in it:
         if arg in ("-h", "--help"):
@@ -122,14 +124,17 @@ def main(argv: list[str]) -> int:
     if shutil.which(lp.binary, path=apply_env(environ, lp.env).get("PATH")) is None:
         print(f"xx: {lp.binary!r} is not on PATH. Install it: {lp.package}", file=sys.stderr)
         return EXIT_NOT_FOUND  # before starting a gateway nothing will use
+    terminal = bool(os.environ.get("TMUX")) or (sys.stdin.isatty() and sys.stdout.isatty())
+    use_tmux = args.tmux or (config.launcher.tmux and terminal)  # the config default yields to scripts
+    if args.tmux and not terminal:
+        print("xx: --tmux needs a terminal (stdin and stdout are not one); run from a terminal or without --tmux",
+              file=sys.stderr)
+        return EXIT_USAGE  # before starting a gateway nothing will use
     if lp.gateway is not None:
-        from xx import supervisor  # not on the dry-run path: keep it light
-
-        try:
-            url = supervisor.ensure_running(config)
-        except supervisor.SupervisorError as exc:
-            print(f"xx: the gateway did not start: {exc}\n    (`xx {args.code[:2]}d` launches direct, without it)", file=sys.stderr)
-            return 1
+        code = connect(args, lp, config, environ)
+        if code:
+            return code
+        url = config.gateway.url
         if url.rstrip("/") != lp.gateway:
             args, lp, config = build(argv, environ, gateway_url=url)
     env = apply_env(environ, lp.env)
@@ -139,12 +144,50 @@ def main(argv: list[str]) -> int:
         return EXIT_NOT_FOUND
     write_files(lp)
     warn_insecure_settings(lp)
-    if args.tmux or config.launcher.tmux:
+    if use_tmux:
         return exec_tmux(args.code, lp, env)
     sys.stdout.flush()
     sys.stderr.flush()
     os.execve(exe, lp.argv, env)
     return 0  # unreachable
+
+
+class _Refused(Exception):
+    def __init__(self, verdict: object) -> None:
+        self.verdict = verdict
+
+
+def connect(args: SimpleNamespace, lp: LaunchPlan, config: Config, environ: Mapping[str, str]) -> int:
+    """Attach to (or start, or restart) our gateway, then preflight the tier: 0, or the exit code.
+
+    The key check runs before any gateway is started, so a launch with no usable key exits
+    at once; quota and breaker state are the running gateway's to judge (`/xx/ready`).
+    """
+    from xx import preflight, supervisor  # not on the dry-run path: keep it light
+
+    def keys_or_refuse() -> None:
+        verdict = preflight.local_check(config, lp.route, lp.tier, args.model)
+        if not verdict.ok and not args.force:
+            raise _Refused(verdict)
+
+    try:
+        supervisor.ensure_running(config, environ=environ, before_start=keys_or_refuse)
+    except _Refused as refused:
+        print(preflight.message(lp.agent, refused.verdict), file=sys.stderr)  # type: ignore[arg-type]
+        return 1
+    except supervisor.SupervisorError as exc:
+        print(f"xx: the gateway is not usable: {exc}\n    (`xx {args.code[:2]}d` launches direct, without it)",
+              file=sys.stderr)
+        return 1
+    if args.force:
+        return 0
+    verdict = preflight.remote_check(config, lp.agent, lp.route, lp.tier, args.model)
+    if not verdict.ok:
+        print(preflight.message(lp.agent, verdict), file=sys.stderr)
+        return 1
+    for warning in verdict.warnings:
+        print(f"xx: warning: {warning}", file=sys.stderr)
+    return 0
 
 
 def print_plan(lp: LaunchPlan, as_json: bool) -> None:

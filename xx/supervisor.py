@@ -7,7 +7,6 @@ launcher uses (`ensure_running`, `probe`): the launch hot path must stay light.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import fcntl
 import json
@@ -19,11 +18,13 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from gateway.config import Config, ConfigError, load, paths
+from gateway.config import Config, paths
+from gateway.config.identity import DEMO_ENV
+from xx import preflight
 
 START_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 35.0
@@ -124,16 +125,17 @@ def _tail(path: Path, lines: int = 15) -> str:
         return ""
 
 
-def start(config: Config, *, progress: bool = True) -> dict[str, Any]:
-    """Start a detached gateway and wait for /health; returns its health document."""
+def start(config: Config, *, progress: bool = True, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Start a detached gateway with `environ` (the launching shell's) and wait for /health."""
     if not config.gateway.loopback and not config.gateway.token:
         raise SupervisorError(f"refusing to bind {config.gateway.host}: a non-loopback bind needs gateway.token")
     log = paths.log_file()
     log.parent.mkdir(parents=True, exist_ok=True)
     _rotate(log)
-    env = dict(os.environ)
+    env = dict(os.environ if environ is None else environ)
+    env.pop(DEMO_ENV, None)  # only `xx demo` marks its own gateway
     if config.source != "<default>":
-        env["XX_CONFIG"] = config.source
+        env["XX_CONFIG"] = str(Path(config.source).resolve())  # the gateway's cwd may differ
     with log.open("ab") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "gateway"],
@@ -157,20 +159,56 @@ def start(config: Config, *, progress: bool = True) -> dict[str, Any]:
     raise SupervisorError(f"the gateway did not answer /health within {START_TIMEOUT_S:g}s; see {log}")
 
 
-def ensure_running(config: Config, *, progress: bool = True) -> str:
-    """The gateway's base URL, starting it first if it is not running."""
-    if probe(config) is not None:
-        return config.gateway.url
+def ensure_running(config: Config, *, progress: bool = True, environ: Mapping[str, str] | None = None,
+                   before_start: Callable[[], None] | None = None) -> str:
+    """The gateway's base URL: attach to ours, restart one that serves another config or stale
+    keys (nothing in flight), or start one. `before_start` runs before any process is started
+    (the launcher's key preflight) and may raise to stop here.
+    """
+    env = dict(os.environ if environ is None else environ)
+    want = preflight.expected(config, env)
+    health = probe(config)
+    if health is not None:
+        decision = _settle(config, want, health)
+        if decision.action == "attach":
+            return config.gateway.url
+        if decision.action == "refuse":
+            raise SupervisorError(f"{decision.reason}; {decision.fix}")
+    if before_start is not None:
+        before_start()
     with _start_lock():
-        if probe(config) is not None:
+        health = probe(config)
+        if health is not None:  # another launcher may have restarted it meanwhile
+            decision = _settle(config, want, health)
+            if decision.action == "attach":
+                return config.gateway.url
+            if decision.action == "refuse":
+                raise SupervisorError(f"{decision.reason}; {decision.fix}")
+            stop(config, progress=False)
+            new = start(config, progress=False, environ=env)
+            print(f"xx: restarted the gateway at {config.gateway.url} (pid {health['pid']} -> {new['pid']}): "
+                  f"{decision.reason}", file=sys.stderr)
             return config.gateway.url
         if port_in_use(config.gateway.host, config.gateway.port):
             raise SupervisorError(
                 f"port {config.gateway.port} on {config.gateway.host} is held by another program, not the xx gateway; "
                 "stop it or set gateway.port in the config"
             )
-        start(config, progress=progress)
+        start(config, progress=progress, environ=env)
     return config.gateway.url
+
+
+def _settle(config: Config, want: Mapping[str, Any], health: Mapping[str, Any]) -> preflight.Decision:
+    """decide(), giving a gateway whose config file just changed time to hot-reload it."""
+    decision = preflight.decide(want, health, port=config.gateway.port)
+    deadline = time.monotonic() + preflight.RELOAD_WAIT_S
+    while decision.action == "wait" and time.monotonic() < deadline:
+        time.sleep(0.1)
+        health = probe(config) or health
+        decision = preflight.decide(want, health, port=config.gateway.port)
+    if decision.action == "wait":
+        decision = preflight.decide(want, health, port=config.gateway.port, waited=True)
+    return decision
 
 
 def stop(config: Config, *, timeout: float = STOP_TIMEOUT_S, progress: bool = True) -> bool:
@@ -217,135 +255,8 @@ def _not_zombie(pid: int) -> bool:
         return False
 
 
-def status(config: Config) -> dict[str, Any]:
-    health = probe(config)
-    out: dict[str, Any] = {"running": health is not None, "url": config.gateway.url, "config": config.source}
-    if health is None:
-        out["port_in_use"] = port_in_use(config.gateway.host, config.gateway.port)
-        return out
-    out.update(pid=health["pid"], version=health["version"], uptime_s=health["uptime_s"], health="ok")
-    try:
-        code, ready = _get(config, "/ready")
-        out["ready"] = code == 200
-        out["problems"] = (ready or {}).get("problems", [])
-    except (OSError, ValueError):
-        out["ready"] = False
-    try:
-        import psutil
-
-        p = psutil.Process(int(health["pid"]))
-        out["rss_mb"] = round(p.memory_info().rss / 1e6, 1)
-        out["cpu_s"] = round(sum(p.cpu_times()[:2]), 2)
-    except Exception:
-        pass
-    return out
-
-
-def _follow(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch()
-    with path.open("r", errors="replace") as fh:
-        fh.seek(0, os.SEEK_END)
-        try:
-            while True:
-                line = fh.readline()
-                if line:
-                    sys.stdout.write(line)
-                    sys.stdout.flush()
-                else:
-                    time.sleep(0.2)
-        except KeyboardInterrupt:
-            return
-
-
-def _from_runtime_file() -> Config | None:
-    """Where the running gateway listens, from the file it wrote at start."""
-    from gateway.config.record import replace
-
-    try:
-        info = json.loads(paths.runtime_file().read_text())
-        base = Config()
-        return replace(base, gateway=replace(base.gateway, host=info["host"], port=int(info["port"])))
-    except (OSError, ValueError, KeyError):
-        return None
-
-
-def _fmt_uptime(s: float) -> str:
-    s = int(s)
-    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
-
-
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="xx gateway", description="Run and supervise the local xx gateway.")
-    sub = ap.add_subparsers(dest="cmd", metavar="{up,down,status,logs,restart,run}")
-    sub.add_parser("up", help="start the gateway in the background (no-op if running)")
-    p_down = sub.add_parser("down", help="stop the gateway gracefully (forcefully after --timeout)")
-    p_down.add_argument("--timeout", type=float, default=STOP_TIMEOUT_S, help="seconds before SIGKILL (default %(default)s)")
-    p_status = sub.add_parser("status", help="pid, port, uptime, version, health")
-    p_status.add_argument("--json", action="store_true", help="machine-readable output")
-    p_logs = sub.add_parser("logs", help="print the gateway log")
-    p_logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
-    p_logs.add_argument("-n", "--lines", type=int, default=50, help="lines to show (default %(default)s)")
-    sub.add_parser("restart", help="stop then start")
-    sub.add_parser("run", help="run in the foreground (Ctrl-C stops)")
-    args = ap.parse_args(argv)
-    if args.cmd is None:
-        ap.print_help()
-        return 2
-    if args.cmd == "run":
-        from gateway.server import main as serve
+    """`xx gateway …` lives in xx.gateway_cmd (argparse stays off the launch path)."""
+    from xx.gateway_cmd import main as gateway_main
 
-        return serve([])
-    try:
-        config = load()
-    except ConfigError as exc:
-        # status, logs and down must still work when the file was broken under a running gateway
-        fallback = _from_runtime_file()
-        if args.cmd in ("up", "restart") or fallback is None:
-            print(exc, file=sys.stderr)
-            return 2
-        print(f"xx: the config file is invalid (the gateway keeps its last valid config):\n{exc}", file=sys.stderr)
-        config = fallback
-    try:
-        if args.cmd == "up":
-            health = probe(config)
-            if health is not None:
-                print(f"xx gateway already running at {config.gateway.url} (pid {health['pid']})")
-                return 0
-            ensure_running(config)
-            return 0
-        if args.cmd == "down":
-            if not stop(config, timeout=args.timeout):
-                print(f"xx gateway is not running at {config.gateway.url}")
-            return 0
-        if args.cmd == "restart":
-            stop(config)
-            ensure_running(config)
-            return 0
-        if args.cmd == "logs":
-            log = paths.log_file()
-            if args.follow:
-                print(_tail(log, args.lines))
-                _follow(log)
-                return 0
-            if not log.exists():
-                print(f"no log yet at {log}", file=sys.stderr)
-                return 1
-            print(_tail(log, args.lines))
-            return 0
-        info = status(config)
-        if args.json:
-            print(json.dumps(info, indent=2))
-        elif info["running"]:
-            print(f"xx gateway {info['version']} running at {info['url']}")
-            print(f"  pid {info['pid']}  uptime {_fmt_uptime(info['uptime_s'])}  "
-                  f"ready {'yes' if info.get('ready') else 'no'}  rss {info.get('rss_mb', '?')} MB")
-            for problem in info.get("problems", []):
-                print(f"  ! {problem}")
-        else:
-            extra = " (the port is held by another program)" if info.get("port_in_use") else ""
-            print(f"xx gateway is not running at {info['url']}{extra}")
-        return 0 if info["running"] else 1
-    except SupervisorError as exc:
-        print(f"xx: {exc}", file=sys.stderr)
-        return 1
+    return gateway_main(argv)

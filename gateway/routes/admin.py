@@ -12,6 +12,7 @@ from quart import Quart, Response, request
 
 from gateway.accounting.metrics import render as render_metrics
 from gateway.config.dialects import error_body
+from gateway.routes import identity
 from gateway.runtime import Runtime
 
 
@@ -25,9 +26,11 @@ def register(app: Quart, rt: Runtime, authorized: Callable[[], bool]) -> None:
             return None
         return _json(error_body("openai", 401, "admin routes answer loopback clients or the gateway token"), 401)
 
+    who = identity.IdentityCache()
+
     @app.get("/health")
     async def health() -> Response:
-        return _json(rt.health())
+        return _json({**rt.health(), **(who.get(rt) if authorized() else {})})  # identity: loopback or token
 
     @app.get("/ready")
     async def ready() -> Response:
@@ -41,8 +44,13 @@ def register(app: Quart, rt: Runtime, authorized: Callable[[], bool]) -> None:
             problems.append(f"no API key in the gateway's environment: {', '.join(missing)} unset (those providers' models are skipped)")
         if rt.config_error:
             problems.append(f"config reload failed (serving the last valid config): {rt.config_error}")
-        status = 503 if rt.ledger is None or rt.client is None else 200
+        tier_problem = identity.default_tier_problem(rt)
+        if tier_problem:
+            problems.append(tier_problem)
+        status = 503 if rt.ledger is None or rt.client is None or tier_problem else 200
         return _json({"ready": status == 200, "problems": problems}, status)
+
+    identity.register(app, rt, guard)
 
     @app.get("/metrics")
     async def metrics() -> Response:

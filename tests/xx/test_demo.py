@@ -85,15 +85,31 @@ def assert_nothing_left(pids: dict[str, Any], env: dict[str, str]) -> None:
 # ---- pure parts ------------------------------------------------------------------------------
 
 
-def test_pick_port_prefers_8082_then_the_next_free_one() -> None:
-    assert demo.pick_port(None, lambda p: False) == (8082, None)
-    port, note = demo.pick_port(None, lambda p: p in (8082, 8083))
-    assert port == 8084 and note is not None and "8082" in note and "8084" in note
+def test_pick_port_prefers_8092_then_the_next_free_one_never_the_users_port() -> None:
+    assert demo.pick_port(None, lambda p: False) == (8092, None)
+    port, note = demo.pick_port(None, lambda p: p in (8092, 8093))
+    assert port == 8094 and note is not None and "8092" in note and "8094" in note
     assert demo.pick_port(9000, lambda p: False) == (9000, None)
     with pytest.raises(demo.DemoError, match="--port"):
         demo.pick_port(9000, lambda p: p == 9000)
     with pytest.raises(demo.DemoError, match="no free port"):
         demo.pick_port(None, lambda p: True, tries=3)
+    # the user's own gateway port is never the demo's, even when free
+    assert demo.pick_port(None, lambda p: False, avoid=8092) == (8093, "port 8092 is in use; the demo gateway uses 8093")
+    with pytest.raises(demo.DemoError, match="your own gateway"):
+        demo.pick_port(8082, lambda p: False, avoid=8082)
+
+
+def test_hints_name_the_command_the_user_can_run(tmp_path, monkeypatch) -> None:
+    venv_xx = tmp_path / ".venv" / "bin" / "xx"
+    venv_xx.parent.mkdir(parents=True)
+    venv_xx.write_text("")
+    monkeypatch.chdir(tmp_path)
+    assert demo.command_name(str(venv_xx), which=lambda _: None) == ".venv/bin/xx"
+    assert demo.command_name(str(venv_xx), which=lambda _: str(venv_xx)) == "xx"
+    assert demo.command_name(str(venv_xx), which=lambda _: "/usr/local/bin/xx") == ".venv/bin/xx"
+    assert demo.command_name("/x/xx/__main__.py", which=lambda _: "/usr/local/bin/xx") == "xx"
+    assert demo.command_name("/x/xx/__main__.py", which=lambda _: None).endswith(" -m xx")
 
 
 def test_demo_config_is_valid_and_the_free_tier_falls_back_to_paid_models() -> None:
@@ -153,6 +169,8 @@ def test_headless_demo_serves_traffic_and_leaves_nothing_running(scratch: dict[s
     try:
         health = wait_for(lambda: get_json(url + "/health"), 10, "/health")
         assert health["service"] == "xx-gateway"
+        # the dashboard can show which config to point an agent at, and that this is the demo
+        assert health["demo"] is True and health["config"].endswith("/xx/demo/config.toml")
         pids = wait_for(lambda: read_pids(scratch), 2, "demo.json")
         assert pids["gateway"] == health["pid"]
 

@@ -145,7 +145,8 @@ def test_route_p_starts_the_real_gateway_and_points_the_agent_at_it(world: dict[
     from gateway.config import default_text
 
     cfg.write_text(default_text().replace("port = 8082", f"port = {port}"))
-    env = {**world["env"], "XX_CONFIG": str(cfg), "XX_STUB_EXIT": "5"}
+    # a key in the launching shell: the preflight lets the launch through (no request is sent)
+    env = {**world["env"], "XX_CONFIG": str(cfg), "XX_STUB_EXIT": "5", "OPENROUTER_API_KEY": "sk-or-test-dummy"}
     try:
         code, output = run_pty(["cnp", "-p", "hello"], env, timeout=90)
         assert code == 5, output
