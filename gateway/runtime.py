@@ -28,6 +28,9 @@ from gateway.routing.affinity import Affinity
 from gateway.routing.health import Health
 from gateway.routing.plan import RoutingState
 from gateway.routing.quotas import Quotas
+from gateway.scan import store as scan_store
+from gateway.scan import view as scan_view
+from gateway.scan.refresh import ScanKeeper
 
 log = logging.getLogger("xx.gateway")
 
@@ -66,6 +69,8 @@ class Runtime:
             affinity=Affinity(clock=clock),
             clock=clock,
         )
+        self.scan = ScanKeeper(self.ledger_path.parent / scan_store.FILE, clock)  # gateway.scan: m/f ranking, windows
+        self.routing.scan = self.scan.view(config)
         self.in_flight = 0
         self.config_error: str | None = None
         self._config_mtime = self._mtime()
@@ -106,6 +111,7 @@ class Runtime:
             try:
                 self.routing.health.poll()
                 self.reload_if_changed()
+                self.scan.tick(self)
                 logs.flush()
             except Exception:  # a bug here must not stop the loop
                 log.exception("background tick failed")
@@ -141,6 +147,7 @@ class Runtime:
         self._secrets = new.secrets()
         self.routing.quotas.update_config(new)
         self.routing.health.breaker = new.breaker
+        self.routing.scan = self.scan.view(new)
         self.broker.publish("config", {"ok": True, "source": new.source})
 
     # -- views ---------------------------------------------------------------------------
@@ -197,6 +204,7 @@ class Runtime:
             row["state"], row["detail"], row["until"] = "quota", why.reason, why.until
         counters = self.aggregate.by["model"].get(name)  # not to_dict(): that serialises every key's series
         row["cache_hit_ratio"] = round(counters.total.hit_ratio, 4) if counters else None
+        row.update(scan_view.model_fields(self.routing.scan, model))
         return row
 
     def models(self) -> list[dict[str, Any]]:

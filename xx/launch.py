@@ -102,10 +102,19 @@ def build(argv: list[str], environ: Mapping[str, str], gateway_url: str | None =
             model=args.model, session=args.session, prompt=args.prompt, extra=tuple(extra), safe=args.safe,
             gateway_url=gateway_url, environ=dict(environ), is_root=hasattr(os, "geteuid") and os.geteuid() == 0,
             state_dir=paths.state_dir(), home=Path(environ.get("HOME") or Path.home()),
+            scan=_last_scan(config) if spec.route == "p" else None,
         )
         return args, plan(spec, profile, config, opts), config
     except (codes.CodeError, PlanError) as exc:
         _die(str(exc))
+
+
+def _last_scan(config: Config):
+    """The last model scan (context windows the config leaves open, the `m`/`f` ranking); a few hundred µs."""
+    from gateway.scan import store
+    from gateway.scan.view import build
+
+    return build(store.load(store.default_path()), config)
 
 
 def _die(message: str) -> NoReturn:

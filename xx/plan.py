@@ -6,7 +6,8 @@ process. `launch` performs the plan; `--dry-run` prints it.
 
 Placeholders in profile templates: {url} gateway root, {base} `<url>/x/<agent>/<route>/<tier>`,
 {token}, {agent}, {model}, {tier}, {route}, {session}, {prompt}, {dir} the per-launch directory,
-{file:NAME} a per-launch file's path. Unknown braces (JSON, `{env:VAR}`) are left alone.
+{file:NAME} a per-launch file's path, {window} {compact_at} {compact_pct} the context window
+(see `context_values`). Unknown braces (JSON, `{env:VAR}`) are left alone.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from gateway.config import Config
 from gateway.config.record import field, record
+from gateway.scan.view import ScanView
 from xx.codes import Spec
 from xx.profiles import Profile, Wiring
 
@@ -26,7 +28,9 @@ KEY_ENV = "XX_GATEWAY_KEY"
 # Inherited variables that would send an agent's traffic somewhere other than the gateway.
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|AUTH", re.I)
-_PLACE = re.compile(r"\{(url|base|token|agent|model|tier|route|session|prompt|dir|file:[^{}]+)\}")
+_PLACE = re.compile(r"\{(url|base|token|agent|model|tier|route|session|prompt|dir|window|compact_at|compact_pct"
+                    r"|file:[^{}]+)\}")
+COMPACT_AT = 0.75  # compact at this share of the real window: room for the answer and for estimate slack
 
 
 class PlanError(ValueError):
@@ -45,6 +49,7 @@ class Options:
     is_root: bool = False
     state_dir: Path = Path("/nonexistent/xx-state")
     home: Path = Path("~")
+    scan: ScanView | None = None            # the last model scan (windows of models the config leaves open)
 
 
 @record
@@ -91,6 +96,8 @@ def plan(spec: Spec, profile: Profile, config: Config, options: Options) -> Laun
     if url:
         values |= {"url": url, "base": f"{url}/x/{profile.name}/{spec.route}/{tier}", "token": token}
     values |= {"model": model or "", "session": options.session or "", "prompt": options.prompt or ""}
+    context = context_values(profile, config, tier, options.scan) if spec.route == "p" else {}
+    values |= {k: v for k, v in context.items() if k != "apply"}
 
     # Files first: their content decides the per-launch directory, which env and argv then name.
     contents = {name: render(text, values) for name, text in wiring.files.items()}
@@ -109,7 +116,7 @@ def plan(spec: Spec, profile: Profile, config: Config, options: Options) -> Laun
     slots = {
         "@always": list(profile.always),
         "@bypass": list(profile.bypass) if bypass else [],
-        "@route": list(wiring.args),
+        "@route": list(wiring.args) + (list(profile.context.get("args", ())) if context.get("apply") else []),
         "@model": list(wiring.model if wiring.model is not None else profile.model) if model else [],
         "@extra": list(options.extra),
         "@prompt": list(profile.prompt or ()) if options.prompt and mode != "n" and not headless else [],
@@ -132,6 +139,8 @@ def plan(spec: Spec, profile: Profile, config: Config, options: Options) -> Laun
         env |= _gateway_leftovers(profile, config, options)
     env |= {k: render(v, values) for k, v in profile.env.items()}
     env |= {k: render(v, values) for k, v in wiring.env.items()}
+    if context.get("apply"):
+        env |= {k: render(v, values) for k, v in profile.context.get("env", {}).items()}
     if bypass and options.is_root and profile.bypass:
         env |= dict(profile.root_bypass_env)
     secrets = tuple(s for s in config.secrets() if s)
@@ -140,6 +149,29 @@ def plan(spec: Spec, profile: Profile, config: Config, options: Options) -> Laun
         files=files, overlays=overlays, route=spec.route, tier=tier, gateway=url,
         launch_dir=str(launch_dir) if launch_dir else None, secrets=secrets,
     )
+
+
+def context_values(profile: Profile, config: Config, tier_name: str | None, scan: ScanView | None) -> dict[str, str]:
+    """The smallest context window among the tier's `big` models, and where the agent should compact.
+
+    `{window}` is that window, or the profile's `default` (what the CLI assumes) when none is known.
+    The profile's `[context]` env and args apply only when the window is smaller than that default.
+    `{compact_at}` is COMPACT_AT of the window in tokens; `{compact_pct}` the same as a percentage of the
+    window the CLI itself works from, `max(floor, window) - reserve` (Claude Code 2.1.197 raises
+    CLAUDE_CODE_AUTO_COMPACT_WINDOW to at least 100000 and keeps 20000 of it for the answer).
+    """
+    ctx = profile.context
+    default = ctx.get("default") or 0
+    values = {"window": str(default)} if default else {}
+    tier = config.tiers.get(tier_name or "")
+    windows = (scan or ScanView()).big_windows(tier, config) if tier is not None else []
+    if not windows or (default and min(windows) >= default):
+        return values  # no window known, or none smaller than what the CLI assumes: leave it alone
+    window = min(windows)
+    target = int(window * COMPACT_AT)
+    effective = max(ctx.get("floor", 0), window) - ctx.get("reserve", 0)
+    pct = max(1, min(100, target * 100 // effective)) if effective > 0 else 100
+    return {"window": str(window), "compact_at": str(target), "compact_pct": str(pct), "apply": "1"}
 
 
 def render(text: str, values: Mapping[str, str]) -> str:

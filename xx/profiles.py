@@ -24,8 +24,10 @@ SLOTS = ("@always", "@bypass", "@route", "@model", "@extra", "@prompt")
 _TOP_KEYS = {
     "name", "letter", "binary", "package", "dialect", "verified", "versions", "bypass", "root_bypass_env",
     "model", "prompt", "always", "session_pattern", "session_hint", "modes", "unsupported", "env",
-    "gateway", "proxy", "direct", "headless",
+    "gateway", "proxy", "direct", "headless", "context",
 }
+# [context]: how the CLI learns the model's context window (see xx.plan.context_values).
+_CONTEXT_KEYS = {"env", "args", "default", "floor", "reserve", "note"}
 _ROUTE_KEYS = {"env", "args", "strip", "files", "model", "default_model", "overlay"}
 
 
@@ -84,6 +86,7 @@ class Profile:
     # mode -> argv template for one headless turn in that mode when `-p` is given (c, s):
     # `xx ccf -p "again"` continues the last session without a UI, like mode n does for a new one.
     headless: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    context: Mapping[str, Any] = field(default_factory=dict)
 
 
 def shipped_dir() -> Path:
@@ -254,6 +257,7 @@ def parse(data: Mapping[str, Any], source: str, problems: list[str]) -> Profile 
             bad("session_pattern", f"not a regular expression: {exc}")
     prompt = data.get("prompt")
     routes = {k: _wiring(strmap_any(data.get(k, {}), k, bad), k, bad, words, strmap) for k in ("gateway", "proxy", "direct")}
+    context = _context(strmap_any(data.get("context", {}), "context", bad), bad, words, strmap)
     if len(problems) > start:
         return None
     return Profile(
@@ -279,7 +283,26 @@ def parse(data: Mapping[str, Any], source: str, problems: list[str]) -> Profile 
         session_hint=data.get("session_hint"),
         source=source,
         headless=headless,
+        context=context,
     )
+
+
+def _context(t: Mapping[str, Any], bad: Any, words: Any, strmap: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in t.items():
+        if key not in _CONTEXT_KEYS:
+            bad(f"context.{key}", f"unknown key (expected one of: {', '.join(sorted(_CONTEXT_KEYS))})")
+        elif key == "env":
+            out[key] = strmap(value, "context.env")
+        elif key == "args":
+            out[key] = words(value, "context.args")
+        elif key == "note":
+            out[key] = str(value)
+        elif not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            bad(f"context.{key}", f"must be a whole number of tokens, got {value!r}")
+        else:
+            out[key] = value
+    return out
 
 
 def strmap_any(value: Any, key: str, bad: Any) -> Mapping[str, Any]:

@@ -32,6 +32,7 @@ from gateway.config.model import (
     Pool,
     Price,
     Provider,
+    ScanSettings,
     Tier,
     Timeouts,
 )
@@ -124,7 +125,7 @@ class _Builder:
         return value
 
     def build(self, data: Mapping[str, Any]) -> Config:
-        self.unknown(data, {"gateway", "launcher", "providers", "pools", "models", "tiers", "breaker", "cache", "aliases"}, "(top)")
+        self.unknown(data, {"gateway", "launcher", "providers", "pools", "models", "tiers", "breaker", "cache", "aliases", "scan"}, "(top)")
         gw = self.gateway(self.table(data, "gateway"))
         pools = {name: self.pool(name, t) for name, t in self.tables(data, "pools").items()}
         providers = {name: self.provider(name, t) for name, t in self.tables(data, "providers").items()}
@@ -155,9 +156,17 @@ class _Builder:
                 self.bad(f"aliases.{name}", "must map a plain alias name to a command string")
             else:
                 aliases[name] = cmd
+        scan = self.scan_settings(self.table(data, "scan"))
         if self.problems:
             raise ConfigError(self.source, self.problems)
-        return Config(gw, providers, models, pools, tiers, breaker, cache, launcher, aliases, self.source)
+        return Config(gw, providers, models, pools, tiers, breaker, cache, launcher, aliases, self.source, scan=scan)
+
+    def scan_settings(self, t: Mapping[str, Any]) -> ScanSettings:
+        self.unknown(t, {"max_age_h", "budget"}, "scan")
+        age = float(self.get(t, "max_age_h", float, "scan", 24.0))
+        if age <= 0:
+            self.bad("scan.max_age_h", f"must be a positive number of hours, got {age}")
+        return ScanSettings(max_age_h=age if age > 0 else 24.0, budget=self.positive(t, "budget", "scan") or 40)
 
     def tables(self, data: Mapping[str, Any], key: str) -> dict[str, Mapping[str, Any]]:
         out = {}
@@ -266,7 +275,7 @@ class _Builder:
 
     def model(self, name: str, t: Mapping[str, Any]) -> Model:
         w = f"models.{name}"
-        self.unknown(t, {"provider", "id", "free", "pool", "rpm", "rpd", "tpm", "pin", "price", "shaping"}, w)
+        self.unknown(t, {"provider", "id", "free", "pool", "rpm", "rpd", "tpm", "pin", "price", "shaping", "context"}, w)
         pin = self.get(t, "pin", list, w, [])
         if not all(isinstance(p, str) for p in pin):
             self.bad(f"{w}.pin", "must be a list of provider names")
@@ -289,6 +298,7 @@ class _Builder:
             pin=tuple(pin),
             price=price,
             shaping=self.flags(t, "shaping", w),
+            context=self.positive(t, "context", w),
         )
 
     def tier(self, name: str, t: Mapping[str, Any]) -> Tier:
@@ -307,10 +317,10 @@ class _Builder:
                 continue
             roles[role] = tuple(models)
         rank = self.get(t, "rank", str, w)
-        if rank not in (None, "health"):
-            self.bad(f"{w}.rank", f'must be "health", got {rank!r}')
+        if rank not in (None, "health", "scan"):
+            self.bad(f"{w}.rank", f'must be "health" or "scan", got {rank!r}')
         if not roles.get("big") and not rank:
-            self.bad(f"{w}.big", 'is required: the cascade of models for the main turns (or set rank = "health")')
+            self.bad(f"{w}.big", 'is required: the cascade of models for the main turns (or set rank = "scan" or "health")')
         return Tier(name, letter, roles, rank, self.get(t, "replay", bool, w, False))
 
     def cross_check(self, gw: GatewaySettings, providers: dict, models: dict, pools: dict, tiers: dict) -> None:

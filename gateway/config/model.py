@@ -102,6 +102,7 @@ class Model:
     pin: tuple[str, ...] = ()
     price: Price = field(default_factory=Price)
     shaping: Mapping[str, bool] = field(default_factory=dict)
+    context: int | None = None  # the context window in tokens; None: from the scan, else unknown (no check)
 
 
 @record
@@ -145,6 +146,14 @@ class Launcher:
 
 
 @record
+class ScanSettings:
+    """`[scan]`: how often the model scan may refresh itself and how many probe requests it may spend."""
+
+    max_age_h: float = 24.0
+    budget: int = 40
+
+
+@record
 class Config:
     gateway: GatewaySettings = field(default_factory=GatewaySettings)
     providers: Mapping[str, Provider] = field(default_factory=dict)
@@ -156,6 +165,7 @@ class Config:
     launcher: Launcher = field(default_factory=Launcher)
     aliases: Mapping[str, str] = field(default_factory=dict)
     source: str = "<default>"
+    scan: ScanSettings = field(default_factory=ScanSettings)
 
     def tier_for_letter(self, letter: str) -> Tier | None:
         return next((t for t in self.tiers.values() if t.letter == letter), None)

@@ -15,9 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gateway.config import Config, Model, Provider, Tier
+from gateway.routing import context
 from gateway.routing.affinity import Affinity
 from gateway.routing.health import Health, Unavailable
 from gateway.routing.quotas import Quotas
+from gateway.scan.view import ScanView
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class RoutingState:
     quotas: Quotas
     affinity: Affinity
     clock: Callable[[], float]
+    scan: ScanView = field(default_factory=ScanView)  # windows, discovered models, ranking (gateway.scan)
 
 
 def plan(req: RouteRequest, config: Config, state: RoutingState) -> Plan:
@@ -89,20 +92,37 @@ def plan(req: RouteRequest, config: Config, state: RoutingState) -> Plan:
     sticky = state.affinity.lookup(req.session, req.role)
     if sticky in names:
         names = [sticky, *(n for n in names if n != sticky)]
+    windows: list[int] = []  # of the models skipped because the prompt exceeds them
     for name in names:
-        model = config.models.get(name)
+        model = state.scan.model(name, config)
         if model is None or model.provider not in config.providers:
             out.skipped.append(Skip(name, "not configured"))
             continue
         provider = config.providers[model.provider]
+        window = context.window_of(model, state.scan.windows)
+        if context.exceeds(req.tokens, window):
+            out.skipped.append(Skip(name, context.skip_reason(req.tokens, window)))
+            windows.append(window)
+            continue
         why = _why_not(model, provider, req.tokens, state)
         if why is None:
             out.candidates.append(Candidate(model, provider, sticky=name == sticky))
         else:
             out.skipped.append(Skip(name, why.reason, why.until))
     if not out.candidates:
-        out.error = _nothing_available(out.skipped, tier_name, req, state.clock())
+        out.error = _too_long(out.skipped, windows, tier_name, req) or _nothing_available(out.skipped, tier_name, req, state.clock())
     return out
+
+
+def _too_long(skipped: list[Skip], windows: list[int], tier: str | None, req: RouteRequest) -> PlanError | None:
+    """Every model that could serve is too small: the compaction error, not "try later"."""
+    if not windows:
+        return None
+    permanent = ("not configured", "no API key")
+    if any(not context.is_context_skip(s.reason) and not s.reason.startswith(permanent) for s in skipped):
+        return None  # a model that fits is only busy: the usual 429 and Retry-After
+    what = f"tier {tier!r} ({req.role})" if tier else f"model {req.requested_model!r}"
+    return PlanError(400, context.too_long_message(req.tokens, windows, what))
 
 
 def _why_not(model: Model, provider: Provider, tokens: int, state: RoutingState) -> Unavailable | None:
@@ -113,8 +133,10 @@ def _why_not(model: Model, provider: Provider, tokens: int, state: RoutingState)
 
 def _tier_models(tier: Tier, role: str, config: Config, state: RoutingState) -> list[str]:
     listed = list(dict.fromkeys(tier.models_for(role)))
-    if tier.rank != "health":
-        return listed
+    if tier.rank == "scan" and state.scan.exists:
+        return state.scan.ranking(tier, role, config)
+    if tier.rank not in ("health", "scan") or (tier.rank == "scan" and listed):
+        return listed  # a scan-ranked tier keeps its configured lists until a scan exists
     pool = listed or list(config.models)
     return sorted(pool, key=state.health.score)  # stable: config order breaks ties
 
