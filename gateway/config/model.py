@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from gateway.config.guards import Capture, Guards
 from gateway.config.record import field, record
 
 PROTOCOLS = ("anthropic", "openai", "responses")
@@ -165,6 +166,8 @@ class Config:
     launcher: Launcher = field(default_factory=Launcher)
     aliases: Mapping[str, str] = field(default_factory=dict)
     source: str = "<default>"
+    guards: Guards = field(default_factory=Guards)
+    capture: Capture = field(default_factory=Capture)
     scan: ScanSettings = field(default_factory=ScanSettings)
 
     def tier_for_letter(self, letter: str) -> Tier | None:
