@@ -10,6 +10,7 @@ from collections.abc import Callable
 import orjson
 from quart import Quart, Response, request
 
+from gateway.accounting import usage
 from gateway.accounting.metrics import render as render_metrics
 from gateway.config.dialects import error_body
 from gateway.routes import identity
@@ -74,6 +75,19 @@ def register(app: Quart, rt: Runtime, authorized: Callable[[], bool]) -> None:
             return _json(error_body("openai", 400, "limit must be an integer"), 400)
         rows = await app.ensure_async(rt.ledger.recent)(limit) if rt.ledger else []
         return _json({"requests": rows})
+
+    @app.get("/xx/usage")
+    async def usage_view() -> Response:
+        if (denied := guard()) is not None:
+            return denied
+        try:
+            since = usage.parse_since(request.args.get("since", "7d"), rt.clock())
+            by = request.args.get("by", "day")
+            rows = await app.ensure_async(rt.ledger.since)(since) if rt.ledger else []
+            report = usage.summarize(rows, by, usage.prices_of(rt.config), since=since, until=rt.clock())
+        except usage.UsageError as e:
+            return _json(error_body("openai", 400, str(e)), 400)
+        return _json(report)
 
     @app.get("/xx/models")
     async def admin_models() -> Response:
