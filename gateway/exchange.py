@@ -47,6 +47,7 @@ class Attempt:
     status: int | None = None
     ms: float = 0.0
     error: str | None = None
+    reached: bool = False  # the request reached the provider (so it spent quota there)
 
 
 @dataclass
@@ -96,7 +97,7 @@ class Exchange:
             "endpoint": self.endpoint, "path": self.path, "session": self.session,
             "requested_model": self.requested_model,
             "attempts": [{"model": a.model, "provider": a.provider, "outcome": a.outcome, "status": a.status,
-                          "ms": a.ms, "error": a.error} for a in self.attempts],
+                          "ms": a.ms, "error": a.error, "reached": a.reached} for a in self.attempts],
             "skipped": list(self.skipped), "model": self.model, "provider": self.provider, "stream": self.stream,
             "status": self.status, "outcome": self.outcome,
             "usage": {"input": u.input, "output": u.output, "cache_read": u.cache_read,

@@ -1,10 +1,16 @@
 """Streaming answers: bytes go to the client as they arrive, translated when the dialects differ.
 
-The first upstream chunk is examined before the client sees anything, so a provider that
-answers 200 and then an error event (OpenRouter does this for rate limits) still falls
-back to the next model. After that, a failure ends the stream with an error event in the
-client's dialect. A client disconnect arrives as CancelledError in the generator: the
-upstream request is closed at once and the Exchange is recorded as aborted.
+Nothing reaches the client until the stream has produced a first whole, valid event: an
+upstream that answers 200 and then an error event (OpenRouter does this for rate limits),
+an empty body, or garbage instead of SSE still falls back to the next model. After that a
+failure ends the stream with an error event in the client's dialect, and the row says
+`error`. Pass-through streams are checked as they pass (gateway/protocols/passthrough.py)
+while their original bytes go out. Every byte that leaves is scrubbed of the configured
+secrets (an upstream error that echoes the key must not hand it to the client).
+
+The attempt and its flow belong to the stream generator once the Response is returned: its
+`finally` ends both. A client that leaves before the body was iterated never runs the
+generator, so the request task's done-callback ends them instead.
 """
 
 from __future__ import annotations
@@ -14,123 +20,160 @@ from collections.abc import AsyncIterator
 
 from quart import Response
 
+from gateway.attempt import Flow, UpstreamAttempt
 from gateway.caching import replay
-from gateway.config import Model, Provider
 from gateway.config.dialects import stream_error
-from gateway.exchange import Attempt, Exchange
+from gateway.errors import UpstreamError
+from gateway.passthrough import CheckedPassThrough
 from gateway.protocols.dispatch import PassThrough, StreamTranslator, stream_translator
 from gateway.runtime import Runtime
-from gateway.upstream import Opened, UpstreamError
 
 Translator = StreamTranslator | PassThrough
 REPLAY_MAX_BYTES = 8 * 1024 * 1024
+
+
+def translator_for(inc, att: UpstreamAttempt) -> Translator:
+    if att.provider.protocol == inc.endpoint:
+        return CheckedPassThrough(inc.endpoint)
+    return stream_translator(att.provider.protocol, inc.endpoint, requested_model=inc.model,
+                             upstream_model=att.model.id)
 
 
 class Relay:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
 
-    async def start(self, inc, ex: Exchange, attempt: Attempt, opened: Opened, model: Model, provider: Provider,
-                    t0: float, flight: replay.Flight | None) -> Response | None:
-        """A streaming Response, or None when the upstream failed before anything could be sent."""
-        tr = stream_translator(provider.protocol, inc.endpoint, requested_model=inc.model, upstream_model=model.id)
-        head = tr.feed(opened.first)
-        if tr.failed:
-            attempt.outcome, attempt.error = "error", f"error at stream start: {tr.failed}"
-            attempt.ms = (self.rt.clock() - t0) * 1000
-            await opened.close()
+    async def start(self, inc, att: UpstreamAttempt) -> Response | None:
+        """A streaming Response, or None (the attempt failed) when nothing could be sent."""
+        tr = translator_for(inc, att)
+        head = await self.head(att, tr)
+        if head is None:
             return None
-        content_type = "text/event-stream"
-        started: list[bool] = []  # the pump appends once it runs
-
-        def orphaned(_: asyncio.Future[object]) -> None:
-            """The client left before the body was iterated: the pump never ran, so account here."""
-            if started:
-                return
-            attempt.outcome, ex.outcome, ex.status = "aborted", "aborted", 499
-            ex.error = "client disconnected before the stream began"
-            opened.close_now()
-            self.rt.in_flight -= 1
-            if flight is not None:
-                flight.resolve(None)
-            self.rt.record_nowait(ex, model.price)
-
-        task = asyncio.current_task()
-        if task is not None:
-            task.add_done_callback(orphaned)
+        att.answering()
+        att.hand_off()
+        att.flow.hand_off()
+        self.guard_unstarted(att)
         resp = Response(
-            self.pump(ex, attempt, opened, model, tr, head, t0, flight, inc.endpoint, started),
-            status=opened.status,
-            content_type=content_type,
-            headers={"cache-control": "no-cache", "x-xx-model": model.name, "x-xx-exchange": ex.id},
+            self.pump(att, tr, head, inc.endpoint),
+            status=att.opened.status if att.opened is not None else 200,
+            content_type="text/event-stream",
+            headers={"cache-control": "no-cache", "x-xx-model": att.model.name, "x-xx-exchange": att.ex.id},
         )
         resp.timeout = None  # a stream may outlive Quart's response timeout; idle gaps are policed upstream-side
         return resp
 
-    async def pump(self, ex: Exchange, attempt: Attempt, opened: Opened, model: Model, tr: Translator, head: bytes,
-                   t0: float, flight: replay.Flight | None, dialect: str, started: list[bool]) -> AsyncIterator[bytes]:
-        started.append(True)
-        rt = self.rt
-        kept: list[bytes] | None = [] if flight is not None else None
-        size = 0
-        aborted = False
+    async def head(self, att: UpstreamAttempt, tr: Translator) -> bytes | None:
+        """Read until the translator has whole events to send; None (attempt failed) on any failure first."""
+        opened = att.opened
+        assert opened is not None
+        idle = self.rt.config.gateway.timeouts.idle
+        out = tr.feed(opened.first)
         try:
-            ex.first_byte = rt.clock()
-            if head:
-                if kept is not None:
-                    kept.append(head)
-                yield head
-            try:
-                async for chunk in opened.rest(rt.config.gateway.timeouts.idle):
-                    out = tr.feed(chunk)
-                    if out:
-                        if kept is not None:
-                            size += len(out)
-                            kept = kept if size <= REPLAY_MAX_BYTES else None  # too big to keep for replay
-                            if kept is not None:
-                                kept.append(out)
-                        yield out
-                    if tr.done:
-                        break
-                tail = tr.close()
-            except UpstreamError as exc:
-                # the translator closes with an error event that keeps the stream's own ids
-                tail = b"" if tr.done else tr.close(reason=rt.scrub(f"{model.name}: {exc}"))
-                tr.failed = tr.failed or str(exc)
-                if not tail and not tr.done:
-                    tail = stream_error(dialect, rt.scrub(f"{model.name}: {exc}"))
-            if tail:
-                if kept is not None:
-                    kept.append(tail)
-                yield tail
-        except (asyncio.CancelledError, GeneratorExit):
-            aborted = True
-            attempt.outcome, ex.outcome, ex.status, ex.error = "aborted", "aborted", 499, "client disconnected"
+            while not out and not tr.failed and not tr.done:
+                chunk = await opened.next_chunk(idle)
+                out = tr.feed(chunk) if chunk else tr.close()
+                if not chunk and not out and not tr.failed:
+                    tr.failed = "the upstream stream was empty"
+        except UpstreamError as exc:
+            tr.failed = tr.failed or str(exc)
+        if tr.failed or not out:
+            reason = tr.failed or "the upstream stream ended before any event"
+            att.fail(f"error at stream start: {reason}", opened.status)
+            att.flow.failed(502, f"{att.model.name}: {att.row.error}")
+            return None
+        return out
+
+    def guard_unstarted(self, att: UpstreamAttempt) -> None:
+        """The client may leave before the body is iterated: the generator never runs, so end here."""
+        task = asyncio.current_task()
+        if task is None:
+            return
+        flow = att.flow
+
+        def orphaned(_: asyncio.Future[object]) -> None:
+            if flow.started:
+                return
+            att.ex.error = "client disconnected before the stream began"
+            att.close(asyncio.CancelledError())
+            flow.close(asyncio.CancelledError())
+
+        task.add_done_callback(orphaned)
+
+    async def pump(self, att: UpstreamAttempt, tr: Translator, head: bytes, dialect: str) -> AsyncIterator[bytes]:
+        rt, flow, ex = self.rt, att.flow, att.ex
+        flow.started = True
+        keep = Keep() if flow.flight is not None else None
+        ended: BaseException | None = None
+        ex.first_byte = rt.clock()
+        ttfb = (ex.first_byte - att.t0) * 1000
+        try:
+            async for out in self.rest(att, tr, head, dialect):
+                out = rt.scrub_bytes(out)
+                if keep is not None:
+                    keep.add(out)
+                yield out
+        except BaseException as exc:
+            ended = exc
             raise
         finally:
-            attempt.ms = (rt.clock() - t0) * 1000
             ex.usage = tr.usage
-            if aborted:
-                await opened.close()
-            elif tr.failed:
-                attempt.outcome, ex.outcome, ex.status = "error", "error", 502
-                attempt.error = ex.error = rt.scrub(f"{model.name}: {tr.failed}")
-                rt.routing.health.failure(model.name, None, attempt.error)
-            else:
-                attempt.outcome, ex.outcome, ex.status = "ok", "ok", opened.status
-                ttfb = ((ex.first_byte or rt.clock()) - t0) * 1000
-                rt.routing.health.success(model.name, attempt.ms, ttfb)
-                rt.routing.affinity.remember(ex.session, ex.role, model.name)
-            rt.in_flight -= 1
-            entry = None
-            if flight is not None:
-                if ex.outcome == "ok" and kept and replay.complete(dialect, True, kept):
-                    entry = replay.Entry(opened.status, {"content-type": "text/event-stream"}, kept, True, dialect,
-                                         ex.tier, model.name, ex.provider, ex.usage, rt.clock())
-                    if rt.replay is not None:
-                        await rt.replay.aput(flight.key, entry)
-                flight.resolve(entry)
-            if aborted:
-                rt.record_nowait(ex, model.price)
-            else:
-                await rt.record(ex, model.price)
+            if ended is None:
+                await self.finish(att, flow, tr, keep, dialect, ttfb)
+            else:  # cancelled or closed: the client left (abandon); anything else is our bug (fail)
+                att.close(ended)
+                flow.close(ended)
+
+    async def rest(self, att: UpstreamAttempt, tr: Translator, head: bytes, dialect: str) -> AsyncIterator[bytes]:
+        """The head, then each translated chunk, then the close (an error event when it broke)."""
+        opened = att.opened
+        assert opened is not None
+        yield head
+        idle = self.rt.config.gateway.timeouts.idle
+        try:
+            while not tr.done:
+                chunk = await opened.next_chunk(idle)
+                if not chunk:
+                    break
+                out = tr.feed(chunk)
+                if out:
+                    yield out
+            tail = tr.close()
+        except UpstreamError as exc:
+            message = self.rt.scrub(f"{att.model.name}: {exc}")
+            tail = b"" if tr.done else tr.close(reason=message)  # keeps the stream's own ids
+            tr.failed = tr.failed or str(exc)
+            if not tail and not tr.done:
+                tail = stream_error(dialect, message)
+        if tail:
+            yield tail
+
+    async def finish(self, att: UpstreamAttempt, flow: Flow, tr: Translator, keep: Keep | None, dialect: str,
+                     ttfb: float) -> None:
+        rt, ex = self.rt, att.ex
+        if att.opened is not None:
+            att.opened.close_now()
+        if tr.failed:
+            att.fail(f"{att.model.name}: {tr.failed}")
+            await flow.end("error", 502, att.row.error)
+            return
+        att.succeed(ttfb)
+        if keep is not None and keep.chunks and replay.complete(dialect, True, keep.chunks):
+            await flow.share(replay.Entry(200, {"content-type": "text/event-stream"}, keep.chunks, True, dialect,
+                                          ex.tier, att.model.name, ex.provider, ex.usage, rt.clock()))
+        await flow.end("ok", att.opened.status if att.opened is not None else 200)
+
+
+class Keep:
+    """The bytes a replay leader keeps for followers and the store, up to REPLAY_MAX_BYTES."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] | None = []
+        self.size = 0
+
+    def add(self, out: bytes) -> None:
+        if self.chunks is None:
+            return
+        self.size += len(out)
+        self.chunks = self.chunks if self.size <= REPLAY_MAX_BYTES else None
+        if self.chunks is not None:
+            self.chunks.append(out)

@@ -21,6 +21,7 @@ from gateway.accounting import classify as cache
 from gateway.accounting.aggregate import Stats
 from gateway.accounting.events import Broker
 from gateway.accounting.ledger import Ledger
+from gateway.attempt import Hooks
 from gateway.caching.replay import Coalescer, ReplayCache
 from gateway.config import Config, ConfigError, Price, load, paths
 from gateway.exchange import Exchange
@@ -72,17 +73,29 @@ class Runtime:
         self.scan = ScanKeeper(self.ledger_path.parent / scan_store.FILE, clock)  # gateway.scan: m/f ranking, windows
         self.routing.scan = self.scan.view(config)
         self.in_flight = 0
+        self.hooks = Hooks()  # before_send / on_response / on_finish of every upstream attempt
         self.config_error: str | None = None
         self._config_mtime = self._mtime()
-        self._secrets = config.secrets()
+        self._set_secrets(config)
 
     # -- secrets -------------------------------------------------------------------------
+    def _set_secrets(self, config: Config) -> None:
+        self._secrets = [s for s in config.secrets() if s]
+        self._secret_bytes = [s.encode() for s in self._secrets]
+
     def scrub(self, text: str) -> str:
         """Remove every configured secret from text bound for logs, ledger, events or clients."""
         for secret in self._secrets:
-            if secret and secret in text:
+            if secret in text:
                 text = text.replace(secret, "***")
         return text
+
+    def scrub_bytes(self, data: bytes) -> bytes:
+        """`scrub` for bytes relayed to a client (whole events, so a key is never split across calls)."""
+        for secret in self._secret_bytes:
+            if secret in data:
+                data = data.replace(secret, b"***")
+        return data
 
     # -- lifecycle -----------------------------------------------------------------------
     def open(self) -> None:
@@ -144,7 +157,7 @@ class Runtime:
     def apply_config(self, new: Config) -> None:
         self.config = new
         self.config_error = None
-        self._secrets = new.secrets()
+        self._set_secrets(new)
         self.routing.quotas.update_config(new)
         self.routing.health.breaker = new.breaker
         self.routing.scan = self.scan.view(new)

@@ -18,14 +18,10 @@ import aiohttp
 from multidict import CIMultiDictProxy
 
 from gateway.config import Provider, Timeouts
+from gateway.errors import UpstreamError, UpstreamKind
 
-
-class UpstreamError(Exception):
-    """A failure before or while reading the upstream response; `kind` drives fallback."""
-
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind  # connect | timeout | reset | first_byte_timeout | idle_timeout
+__all__ = ["Opened", "UpstreamError", "UpstreamKind", "auth_headers", "make_client", "open_stream"]
+MAX_BODY = 64 * 1024 * 1024  # a whole (non-streamed) answer larger than this is refused, not buffered
 
 
 @dataclass
@@ -37,27 +33,36 @@ class Opened:
     first: bytes
     response: aiohttp.ClientResponse
 
-    async def rest(self, idle: float) -> AsyncIterator[bytes]:
-        """The remaining body as it arrives, raising UpstreamError on an idle gap or a reset."""
-        content = self.response.content
+    async def next_chunk(self, idle: float) -> bytes:
+        """The next piece of the body as it arrives (b"" at its end); UpstreamError on an idle gap or a reset.
+
+        The connection stays open between calls: the caller decides when it is done (close_now).
+        """
         try:
-            while True:
-                try:
-                    async with asyncio.timeout(idle):
-                        chunk = await content.readany()
-                except TimeoutError:
-                    raise UpstreamError("idle_timeout", f"no data from upstream for {idle:g}s") from None
-                except (aiohttp.ClientError, ConnectionError) as exc:
-                    raise UpstreamError("reset", f"upstream stream broke: {type(exc).__name__}") from None
-                if not chunk:
-                    return
+            async with asyncio.timeout(idle):
+                return await self.response.content.readany()
+        except TimeoutError:
+            raise UpstreamError(UpstreamKind.IDLE_TIMEOUT, f"no data from upstream for {idle:g}s") from None
+        except (aiohttp.ClientError, ConnectionError) as exc:
+            raise UpstreamError(UpstreamKind.RESET, f"upstream stream broke: {type(exc).__name__}") from None
+
+    async def rest(self, idle: float) -> AsyncIterator[bytes]:
+        """The remaining body as it arrives; the connection is closed when the iteration ends."""
+        try:
+            while chunk := await self.next_chunk(idle):
                 yield chunk
         finally:
             self.close_now()
 
-    async def read_all(self, idle: float) -> bytes:
+    async def read_all(self, idle: float, limit: int = MAX_BODY) -> bytes:
+        """The whole body, or UpstreamError(TOO_LARGE) once it passes `limit` bytes."""
         parts = [self.first]
+        size = len(self.first)
         async for chunk in self.rest(idle):
+            size += len(chunk)
+            if size > limit:
+                self.close_now()
+                raise UpstreamError(UpstreamKind.TOO_LARGE, f"upstream answer larger than {limit} bytes")
             parts.append(chunk)
         return b"".join(parts)
 
@@ -112,16 +117,18 @@ async def open_stream(
             response = await client.post(url, data=body, headers=headers, allow_redirects=False)
             first = await response.content.readany()
         return Opened(response.status, response.headers, first, response)
+    except aiohttp.ConnectionTimeoutError:  # before TimeoutError, its base: the socket never connected
+        raise UpstreamError(UpstreamKind.CONNECT, f"cannot connect to {host}: connect timeout") from None
     except TimeoutError:
         if response is not None:
             response.close()
-        raise UpstreamError("first_byte_timeout", f"no response from {host} within {timeouts.first_byte:g}s") from None
+        raise UpstreamError(UpstreamKind.FIRST_BYTE_TIMEOUT, f"no response from {host} within {timeouts.first_byte:g}s") from None
     except aiohttp.ClientConnectorError as exc:
-        raise UpstreamError("connect", f"cannot connect to {host}: {exc.os_error.strerror or type(exc).__name__}") from None
+        raise UpstreamError(UpstreamKind.CONNECT, f"cannot connect to {host}: {exc.os_error.strerror or type(exc).__name__}") from None
     except (aiohttp.ClientError, ConnectionError) as exc:
         if response is not None:
             response.close()
-        raise UpstreamError("reset", f"upstream connection to {host} failed: {type(exc).__name__}") from None
+        raise UpstreamError(UpstreamKind.RESET, f"upstream connection to {host} failed: {type(exc).__name__}") from None
     except BaseException:
         if response is not None:
             response.close()

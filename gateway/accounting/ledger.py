@@ -57,7 +57,7 @@ def connect(path: Path) -> sqlite3.Connection:
 def to_row(ex: Exchange) -> tuple[Any, ...]:
     u = ex.usage
     attempts = [{"model": a.model, "provider": a.provider, "outcome": a.outcome, "status": a.status, "ms": a.ms,
-                 "error": a.error} for a in ex.attempts]
+                 "error": a.error, "reached": a.reached} for a in ex.attempts]
     return (
         ex.id, ex.started, ex.first_byte, ex.ended, ex.agent, ex.route, ex.tier, ex.role, ex.endpoint, ex.path,
         ex.session, ex.requested_model, ex.model, ex.provider, int(ex.stream), ex.status, ex.outcome,
@@ -182,11 +182,17 @@ class Ledger:
         return [from_row(r) for r in rows]
 
     def attempts_since(self, ts: float) -> list[tuple[str, float, int]]:
-        """(model, time, input tokens) of every upstream call since ts: rebuilds quota windows on start."""
+        """(model, time, input tokens) of every upstream call since ts that reached its provider.
+
+        Rebuilds the quota windows at start. An attempt that never reached the provider (refused
+        connection, DNS failure, a request that could not be translated) spent nothing there, so
+        it spends nothing here either; rows written before `reached` existed count, as they did.
+        """
         out: list[tuple[str, float, int]] = []
         for started, attempts, tokens in self._read("SELECT started, attempts, input FROM exchanges WHERE started >= ?", (ts,)):
             for a in json.loads(attempts or "[]"):
-                out.append((a["model"], started, tokens or 0))
+                if a.get("reached", True):
+                    out.append((a["model"], started, tokens or 0))
         return out
 
     def count(self) -> int:

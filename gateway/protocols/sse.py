@@ -2,12 +2,17 @@
 
 The proxy tees each upstream chunk through `SSEDecoder.feed` as it passes, so the decoder
 must accept bytes split anywhere (inside a UTF-8 sequence, between `\\r` and `\\n`) and
-never hold more than the current unfinished line plus the current event.
+never hold more than the current unfinished line plus the current event, both bounded.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from gateway.errors import StreamTooLarge
+
+MAX_EVENT = 4 * 1024 * 1024  # bytes of one line or one event's data: past this the stream is refused
+FIELDS = frozenset({"data", "event", "id", "retry"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,31 +23,49 @@ class SSEEvent:
 
 
 class SSEDecoder:
-    """`feed(bytes) -> events completed by these bytes`; `flush()` at end of stream."""
+    """`feed(bytes) -> events completed by these bytes`; `flush()` at end of stream.
 
-    __slots__ = ("_buf", "_data", "_event", "_id", "_pending_cr")
+    Linear in the bytes received: a line end is searched for only in bytes not searched
+    before, however the line is split. Bounded: a line, or one event's data, longer than
+    `limit` raises StreamTooLarge instead of growing the buffer. Read on the side:
+    `boundary` (the stream offset just past the last blank line, where a whole event ends,
+    so a relay can forward whole events without searching again) and `junk` (the first
+    line that is no SSE field at all: garbage, an HTML error page).
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("_buf", "_data", "_event", "_id", "_offset", "_pending_cr", "_scan", "_size", "boundary", "junk",
+                 "limit")
+
+    def __init__(self, limit: int = MAX_EVENT) -> None:
         self._buf = bytearray()
         self._data: list[str] = []
         self._event = ""
         self._id: str | None = None
         self._pending_cr = False
+        self._scan = 0  # bytes at the start of _buf already searched for a line end
+        self._size = 0  # bytes of data in the current event
+        self._offset = 0  # stream offset of _buf[0]
+        self.boundary = 0
+        self.junk: str | None = None
+        self.limit = limit
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
         if not chunk:
             return []
         if self._pending_cr and chunk[:1] == b"\n":
             chunk = chunk[1:]
+            if self.boundary == self._offset:  # the LF of a blank line's CRLF belongs to that event
+                self.boundary += 1
+            self._offset += 1
         self._pending_cr = False
-        self._buf += chunk
-        out: list[SSEEvent] = []
-        start = 0
         buf = self._buf
-        n = len(buf)
-        while start < n:
-            lf = buf.find(b"\n", start)
-            cr = buf.find(b"\r", start, lf if lf >= 0 else n)
+        buf += chunk
+        out: list[SSEEvent] = []
+        start, n, scan = 0, len(buf), self._scan
+        while True:
+            frm = max(start, scan)
+            lf = buf.find(b"\n", frm)
+            cr = buf.find(b"\r", frm, lf if lf >= 0 else n)
             if cr >= 0:
                 end, nxt = cr, cr + 1
                 if nxt < n and buf[nxt] == 0x0A:
@@ -52,12 +75,22 @@ class SSEDecoder:
             elif lf >= 0:
                 end, nxt = lf, lf + 1
             else:
+                self._scan = n - start
                 break
+            if end == start:
+                self.boundary = self._offset + nxt
             ev = self._line(bytes(buf[start:end]))
             if ev is not None:
                 out.append(ev)
-            start = nxt
-        del buf[:start]
+            start, scan = nxt, 0
+            if start >= n:
+                self._scan = 0
+                break
+        if start:
+            del buf[:start]
+            self._offset += start
+        if len(buf) > self.limit:
+            raise StreamTooLarge(f"an upstream SSE line is longer than {self.limit} bytes")
         return out
 
     def flush(self) -> list[SSEEvent]:
@@ -65,12 +98,15 @@ class SSEDecoder:
         out = []
         if self._buf:
             ev = self._line(bytes(self._buf))
+            self._offset += len(self._buf)
             self._buf.clear()
+            self._scan = 0
             if ev is not None:
                 out.append(ev)
         ev = self._line(b"")
         if ev is not None:
             out.append(ev)
+        self.boundary = self._offset
         return out
 
     def _line(self, raw: bytes) -> SSEEvent | None:
@@ -80,6 +116,7 @@ class SSEDecoder:
             ev = SSEEvent(self._event or "message", "\n".join(self._data), self._id)
             self._data.clear()
             self._event = ""
+            self._size = 0
             return ev
         line = raw.decode("utf-8", errors="replace")
         if line.startswith(":"):
@@ -88,11 +125,16 @@ class SSEDecoder:
         if sep and value.startswith(" "):
             value = value[1:]
         if name == "data":
+            self._size += len(raw)
+            if self._size > self.limit:
+                raise StreamTooLarge(f"an upstream SSE event is larger than {self.limit} bytes")
             self._data.append(value)
         elif name == "event":
             self._event = value
         elif name == "id":
             self._id = value
+        elif name not in FIELDS and self.junk is None:
+            self.junk = line[:120]
         return None
 
 

@@ -202,6 +202,17 @@ class Health:
             self._open(st, now, f"{st.consecutive} consecutive failures, last {st.last_error}")
         self._observe(model, st, now)
 
+    def abandon(self, model: str) -> None:
+        """A claimed attempt ended with no answer either way (client gone, cancelled, gateway bug).
+
+        It proves nothing about the model, so nothing is counted; but a half-open probe it held
+        is released, or the model would stay "probe in flight" until someone resets it by hand.
+        """
+        st = self._models.get(model)
+        if st is not None and st.probe:
+            st.probe = False
+            self._observe(model, st, self.clock())
+
     def cooldown(self, model: str, seconds: float, reason: str) -> None:
         """Skip `model` for exactly `seconds` (the latest instruction from upstream wins)."""
         st = self._get(model)
