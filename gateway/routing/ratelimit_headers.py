@@ -61,13 +61,15 @@ class RateLimits:
 
 
 def flavor_of(base_url: str) -> str:
-    """Which header dialect a provider speaks, from its base URL."""
-    host = base_url.split("://", 1)[-1].split("/", 1)[0].lower()
-    for needle, flavor in (("openrouter", "openrouter"), ("anthropic", "anthropic"), ("groq", "groq"),
-                           ("cerebras", "cerebras"), ("googleapis", "gemini"), ("mistral", "mistral"),
-                           ("nvidia", "nvidia"), ("github", "github"), ("azure", "github")):
-        if needle in host:
-            return flavor
+    """Which header dialect a provider speaks, from its base URL (host first, then path: the simulator's /p/groq/)."""
+    rest = base_url.split("://", 1)[-1].lower()
+    host, _, path = rest.partition("/")
+    for where in (host, path):
+        for needle, flavor in (("openrouter", "openrouter"), ("anthropic", "anthropic"), ("groq", "groq"),
+                               ("cerebras", "cerebras"), ("googleapis", "gemini"), ("gemini", "gemini"),
+                               ("mistral", "mistral"), ("nvidia", "nvidia"), ("github", "github")):
+            if needle in where:
+                return flavor
     return "openai"
 
 

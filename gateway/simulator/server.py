@@ -115,6 +115,27 @@ class Handlers:
                 prompt = responses.parse(body)
         except BadRequest as exc:
             return _error(protocol, 400, exc.message, exc.param)
+        verdict = self._limits(request, prompt)
+        if verdict is not None and verdict.status != 200:
+            return web.Response(status=verdict.status, body=verdict.body, content_type=_JSON, headers=verdict.headers)
+        try:
+            return await self._answer(request, protocol, prompt, verdict.headers if verdict is not None else {})
+        finally:
+            if verdict is not None:
+                self.state.limits.release(verdict)
+
+    def _limits(self, request: web.Request, prompt: Prompt) -> Any:
+        """A free plan's verdict when the request came in as /p/<provider>/... and limits are on."""
+        provider = request.match_info.get("provider")
+        if self.state.limits is None or not provider:
+            return None
+        from gateway.simulator.limits import key_id
+
+        return self.state.limits.admit(provider, key_id(request.headers), prompt.model,
+                                       prompt_tokens(prompt.segments))
+
+    async def _answer(self, request: web.Request, protocol: str, prompt: Prompt,
+                      limit_headers: dict[str, str]) -> web.StreamResponse:
         fault = self.state.take_fault(prompt.model)
         if fault is not None:
             if fault.stall:
@@ -126,6 +147,7 @@ class Handlers:
         tokens = Tokens(prompt_tokens(prompt.segments), reply.output_tokens, self.state.cache_for(prompt))
         ans = _Answer(prompt, reply, tokens, self.state.next_id(), int(time.time()))
         headers = {"request-id": f"req_{ans.rid}"} if protocol == "anthropic" else {"x-request-id": f"req_{ans.rid}"}
+        headers.update(limit_headers)
         if not prompt.stream:
             return await _send_json(request, _render_json(protocol, ans), headers, fault)
         with_usage = prompt.include_usage or self.state.usage_always or request.headers.get("x-sim-usage") == "always"
@@ -253,5 +275,9 @@ def build_app(state: SimState) -> web.Application:
     app.router.add_post("/v1/chat/completions", h.chat)
     app.router.add_post("/v1/responses", h.responses)
     app.router.add_get("/v1/models", h.models)
+    # /p/<provider>/...: one simulator playing several providers, each with its free plan (gateway.simulator.limits)
+    app.router.add_post("/p/{provider}/v1/messages", h.messages)
+    app.router.add_post("/p/{provider}/v1/chat/completions", h.chat)
+    app.router.add_post("/p/{provider}/v1/responses", h.responses)
     Control(state).register(app.router)
     return app

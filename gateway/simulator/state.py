@@ -42,6 +42,7 @@ class SimState:
         self._counts: Counter[str] = Counter()
         self._log: deque[dict[str, Any]] = deque(maxlen=LOG_SIZE)
         self._ids = itertools.count(1)
+        self.limits: Any = None  # a gateway.simulator.limits.LimitBook: free-plan limits per key (benchmarks)
 
     def next_id(self) -> str:
         return f"sim{next(self._ids):021d}"

@@ -95,7 +95,8 @@ def test_gemini_retry_delay_from_the_body() -> None:
      ("https://api.cerebras.ai/v1", "cerebras"), ("https://generativelanguage.googleapis.com/v1beta/openai", "gemini"),
      ("https://api.mistral.ai/v1", "mistral"), ("https://integrate.api.nvidia.com/v1", "nvidia"),
      ("https://models.github.ai/inference", "github"), ("https://api.anthropic.com", "anthropic"),
-     ("http://127.0.0.1:11434/v1", "openai")],
+     ("http://127.0.0.1:11434/v1", "openai"), ("http://127.0.0.1:9/p/groq/v1", "groq"),
+     ("https://api.groq.com/openai/v1", "groq")],
 )
 def test_flavor_from_base_url(url: str, flavor: str) -> None:
     assert flavor_of(url) == flavor
