@@ -49,6 +49,7 @@ class Tally:
     blocks: int = 0
     broken: int = 0
     notes: list[dict[str, Any]] = field(default_factory=list)
+    ex: Any = None  # an Exchange: counts and notes are written through to it as they happen
 
     def add(self, tool: str, d: Decision) -> None:
         if d.action == "pass":
@@ -59,7 +60,11 @@ class Tally:
             self.blocks += 1
         else:
             self.broken += 1
-        self.notes.append({"action": d.action, "tool": tool, "rule": d.rule or None, "notes": d.notes[:5]})
+        note = {"action": d.action, "tool": tool, "rule": d.rule or None, "notes": d.notes[:5]}
+        self.notes.append(note)
+        if self.ex is not None:
+            self.ex.repairs, self.ex.blocks = self.ex.repairs + (d.action == "repair"), self.ex.blocks + (d.action == "block")
+            self.ex.guards.append(note)
 
 
 def judge(name: str, raw: str | None, schemas: Mapping[str, Mapping[str, Any]], cfg: GuardSettings) -> Decision:

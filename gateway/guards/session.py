@@ -27,8 +27,8 @@ class SessionGuard:
     seen: float = 0.0
 
 
-def key_for(session: str | None, agent: str, route: str, tier: str | None) -> str:
-    return session or f"anon:{agent}:{route}:{tier or ''}"
+def key_for(session: str | None, agent: str, route: str) -> str:
+    return session or f"anon:{agent}:{route}"
 
 
 class GuardState:
@@ -37,7 +37,6 @@ class GuardState:
         self.max_sessions = max_sessions
         self._sessions: OrderedDict[str, SessionGuard] = OrderedDict()
         self.last: dict[str, Any] | None = None  # the last exchange anywhere (for !/why without a session)
-        self.totals = {"commands": 0, "repairs": 0, "blocks": 0, "loops": 0}
 
     def get(self, key: str) -> SessionGuard | None:
         s = self._sessions.get(key)
@@ -54,19 +53,18 @@ class GuardState:
         s.seen = self.clock()
         return s
 
-    def remember(self, ex: Exchange, key: str) -> None:
+    def remember(self, ex: Exchange, key: str | None = None) -> None:
         """Called once per finished Exchange: what `!/status` and `!/why` report."""
+        key = key or key_for(ex.session, ex.agent, ex.route)
         row = {"id": ex.id, "model": ex.model, "role": ex.role, "tier": ex.tier, "status": ex.status,
                "outcome": ex.outcome, "cache_class": ex.cache_class, "input": ex.usage.input,
                "cache_read": ex.usage.cache_read, "attempts": [(a.model, a.outcome, a.status, a.error)
                                                                for a in ex.attempts],
                "skipped": [(s.get("model"), s.get("reason")) for s in ex.skipped],
-               "guard": getattr(ex, "guard", None)}
+               "guards": list(ex.guards)}
         if ex.model is not None or ex.attempts or ex.skipped:
             self.last = row
             self.ensure(key).recent.append(row)
-        self.totals["repairs"] += getattr(ex, "repairs", 0)
-        self.totals["blocks"] += getattr(ex, "blocks", 0)
 
     def recent(self, key: str) -> list[dict[str, Any]]:
         s = self._sessions.get(key)

@@ -1,0 +1,140 @@
+"""The guards as the proxy sees them: three calls at three points of a request.
+
+- `before(inc, ex)`: right after the session is known, before routing. Answers commands and
+  stopped loops itself (returns the text), strips earlier command turns, adds a loop's steering
+  note, and applies `!/model` / `!/tier` overrides to `inc` (route and tier).
+- `stream(tr, inc, ex, dialect)`: wraps the stream translator so tool calls are judged before
+  the client sees them.
+- `body(parsed, protocol, inc, ex)`: the same for a whole answer, before translation.
+
+Cheap when there is nothing to do: a request whose bytes hold no `!/`, whose last message
+carries no tool result and which declares no tools costs a substring search and two dict reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import orjson
+
+from gateway.config import Config
+from gateway.guards import commands, loop
+from gateway.guards.answers import answer
+from gateway.guards.body import guard_body
+from gateway.guards.policy import OFF, GuardSettings, Tally
+from gateway.guards.repair import tool_schemas
+from gateway.guards.reply import json_answer, stream_answer
+from gateway.guards.session import GuardState, key_for
+from gateway.guards.sse_guard import wrap
+
+UNGUARDED = "+unguarded"  # the launcher's `--unguarded`: /x/<agent>+unguarded/<route>/<tier>
+
+
+class LazySchemas(Mapping[str, Mapping[str, Any]]):
+    """The request's tool schemas, read only when a tool call is judged."""
+
+    def __init__(self, body: Mapping[str, Any], endpoint: str) -> None:
+        self._body, self._endpoint = body, endpoint
+        self._map: dict[str, Mapping[str, Any]] | None = None
+
+    def _get(self) -> dict[str, Mapping[str, Any]]:
+        if self._map is None:
+            self._map = tool_schemas(self._body, self._endpoint)
+        return self._map
+
+    def __getitem__(self, key: str) -> Mapping[str, Any]:
+        return self._get()[key]
+
+    def __iter__(self) -> Any:
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+
+def unguarded(path: str) -> bool:
+    return UNGUARDED in path
+
+
+class Guards:
+    """Owned by the Runtime: settings from the live config, per-session state."""
+
+    def __init__(self, config: Callable[[], Config], clock: Callable[[], float]) -> None:
+        self.config = config
+        self.state = GuardState(clock)
+
+    def settings(self, tier: str | None, path: str) -> GuardSettings:
+        if unguarded(path):
+            return OFF
+        cfg = self.config()
+        named = cfg.tier_named(tier or cfg.gateway.default_tier)
+        g = cfg.guards.for_tier(named.name if named is not None else None)
+        return GuardSettings(repair=g.repair, danger=g.danger, allow=frozenset(g.allow), loop=g.loop)
+
+    # -- before routing ------------------------------------------------------------------------
+    def before(self, inc: Any, ex: Any, quotas: Callable[[Any], dict[str, Any]] | None = None) -> str | None:
+        """The text to answer with (no upstream call), or None to go on (maybe with `inc` changed)."""
+        cfg = self.config()
+        key = key_for(ex.session, inc.ident.agent, inc.ident.route)
+        body, endpoint = inc.body, inc.endpoint
+        changed = False
+        if cfg.guards.commands and commands.mentions_command(inc.raw):
+            cmd = commands.find_command(body, endpoint)
+            if cmd is not None:
+                ex.guards.append({"action": "command", "tool": None, "rule": cmd.name or "unknown", "notes": []})
+                return answer(cmd, key, self.state, cfg, quotas)
+            changed = commands.strip_commands(body, endpoint)
+        self._override(inc, key)
+        settings = self.settings(inc.ident.tier, inc.path)
+        if settings.loop:
+            verdict, n, tool = loop.verdict(body, endpoint, settings.loop)
+            if verdict == "stop":
+                ex.guards.append({"action": "stop", "tool": tool, "rule": "loop", "notes": [f"{n} repeats"]})
+                return loop.STOP.format(tool=tool, n=n)
+            if verdict == "steer":
+                ex.guards.append({"action": "steer", "tool": tool, "rule": "loop", "notes": [f"{n} repeats"]})
+                loop.add_note(body, endpoint, loop.STEER.format(tool=tool, n=n))
+                changed = True
+        if changed:
+            inc.raw = orjson.dumps(body)
+        return None
+
+    def _override(self, inc: Any, key: str) -> None:
+        s = self.state.get(key)
+        if s is None or not (s.model or s.tier):
+            return
+        from gateway.identify import Ident
+
+        if s.model:
+            inc.ident = Ident(inc.ident.agent, "b", inc.ident.tier)
+            inc.model = s.model
+        elif s.tier:
+            inc.ident = Ident(inc.ident.agent, inc.ident.route, s.tier)
+
+    # -- answers -----------------------------------------------------------------------------
+    def stream(self, tr: Any, inc: Any, ex: Any) -> Any:
+        """`tr` guarded, or `tr` itself when the request declares no tools or guards are off."""
+        if not inc.body.get("tools"):
+            return tr
+        settings = self.settings(inc.ident.tier, inc.path)
+        if not settings.tools_on:
+            return tr
+        return wrap(tr, inc.endpoint, LazySchemas(inc.body, inc.endpoint), settings, Tally(ex=ex))
+
+    def body(self, parsed: Any, protocol: str, inc: Any, ex: Any) -> bool:
+        """Guard a whole answer in the upstream's `protocol`; True when it changed. Raises body.Broken."""
+        if not inc.body.get("tools"):
+            return False
+        settings = self.settings(inc.ident.tier, inc.path)
+        return guard_body(parsed, protocol, LazySchemas(inc.body, inc.endpoint), settings, Tally(ex=ex))
+
+    def remember(self, ex: Any) -> None:
+        self.state.remember(ex)
+
+
+def local_answer(text: str, endpoint: str, stream: bool, model: str) -> tuple[bytes, str]:
+    """(body, content type) of the gateway's own answer in the client's dialect."""
+    if stream:
+        return stream_answer(text, endpoint, model or "xx-gateway"), "text/event-stream"
+    return orjson.dumps(json_answer(text, endpoint, model or "xx-gateway")), "application/json"
