@@ -36,7 +36,7 @@ def from_prefix(agent: str, route: str, tier: str) -> Ident | str:
         return f"unknown route {route!r} in URL (routes: p proxy, b bypass)"
     if route == "d":
         return "route 'd' (direct) does not go through the gateway"
-    return Ident(agent or "unknown", route, tier or None)
+    return Ident(agent.removesuffix("+unguarded") or "unknown", route, tier or None)  # xx --unguarded: guards/hooks.py
 
 
 def agent_from_headers(headers: Mapping[str, str]) -> str:

@@ -23,7 +23,7 @@ EXIT_USAGE = 2
 EXIT_NOT_FOUND = 127
 
 
-USAGE = "usage: xx <code> [-m MODEL] [-s SESSION] [-p PROMPT] [--safe] [--force] [--dry-run [--json]] [--tmux] [-- AGENT ARGS]"
+USAGE = "usage: xx <code> [-m MODEL] [-s SESSION] [-p PROMPT] [--safe] [--unguarded] [--force] [--dry-run [--json]] [--tmux] [-- AGENT ARGS]"
 HELP = USAGE + """
 
 Launch an agent: <agent><mode>[<route>][<tier>], e.g. cip. `xx codes` prints the table.
@@ -34,19 +34,20 @@ options:
   -p, --prompt PROMPT    the prompt: mode n runs it one-shot; modes c and s run one headless
                          turn in that session (where the agent can); mode i starts with it
   --safe                 leave the approval-bypass flags off
+  --unguarded            the gateway neither repairs nor blocks this agent's tool calls, nor stops loops
   --dry-run              print the plan instead of launching (--json: one JSON object)
   --tmux                 run inside a named tmux session; re-attach if it exists
   --force                launch even when the gateway says the tier cannot serve now
   --                     everything after it goes to the agent
 """
 _VALUED = {"-m": "model", "--model": "model", "-s": "session", "--session": "session", "-p": "prompt", "--prompt": "prompt"}
-_FLAGS = {"--safe": "safe", "--dry-run": "dry_run", "--json": "json", "--tmux": "tmux", "--force": "force"}
+_FLAGS = {"--safe": "safe", "--dry-run": "dry_run", "--json": "json", "--tmux": "tmux", "--force": "force", "--unguarded": "unguarded"}
 
 
 def parse_args(argv: list[str]) -> SimpleNamespace:
     """A hand parser: argparse alone costs more import time than the whole plan on this path."""
     ns = SimpleNamespace(code=None, model=None, session=None, prompt=None, safe=False, dry_run=False, json=False, tmux=False,
-                         force=False)
+                         force=False, unguarded=False)
     it = iter(argv)
     for arg in it:
         if arg in ("-h", "--help"):
@@ -102,7 +103,7 @@ def build(argv: list[str], environ: Mapping[str, str], gateway_url: str | None =
             model=args.model, session=args.session, prompt=args.prompt, extra=tuple(extra), safe=args.safe,
             gateway_url=gateway_url, environ=dict(environ), is_root=hasattr(os, "geteuid") and os.geteuid() == 0,
             state_dir=paths.state_dir(), home=Path(environ.get("HOME") or Path.home()),
-            scan=_last_scan(config) if spec.route == "p" else None,
+            scan=_last_scan(config) if spec.route == "p" else None, unguarded=args.unguarded,
         )
         return args, plan(spec, profile, config, opts), config
     except (codes.CodeError, PlanError) as exc:

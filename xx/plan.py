@@ -23,6 +23,8 @@ from gateway.scan.view import ScanView
 from xx.codes import Spec
 from xx.profiles import Profile, Wiring
 
+UNGUARDED = "+unguarded"  # on the URL's agent segment: the gateway leaves tool calls alone (gateway/guards)
+
 PLACEHOLDER_TOKEN = "xx-local"  # a fixed, non-secret token for a loopback gateway without one
 KEY_ENV = "XX_GATEWAY_KEY"
 # Inherited variables that would send an agent's traffic somewhere other than the gateway.
@@ -50,6 +52,7 @@ class Options:
     state_dir: Path = Path("/nonexistent/xx-state")
     home: Path = Path("~")
     scan: ScanView | None = None            # the last model scan (windows of models the config leaves open)
+    unguarded: bool = False                 # --unguarded: the URL tells the gateway to leave tool calls alone
 
 
 @record
@@ -94,7 +97,7 @@ def plan(spec: Spec, profile: Profile, config: Config, options: Options) -> Laun
     model = options.model or wiring.default_model
     values: dict[str, str] = {"agent": profile.name, "route": spec.route, "tier": tier or ""}
     if url:
-        values |= {"url": url, "base": f"{url}/x/{profile.name}/{spec.route}/{tier}", "token": token}
+        values |= {"url": url, "base": f"{url}/x/{profile.name}{UNGUARDED if options.unguarded else ''}/{spec.route}/{tier}", "token": token}
     values |= {"model": model or "", "session": options.session or "", "prompt": options.prompt or ""}
     context = context_values(profile, config, tier, options.scan) if spec.route == "p" else {}
     values |= {k: v for k, v in context.items() if k != "apply"}
