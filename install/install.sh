@@ -49,6 +49,24 @@ if [ -d "$src" ]; then
 fi
 
 python="${PYTHON:-python3}"
+
+# The venv method needs Python >= 3.11; say which of "missing", "broken" or "older" it is.
+check_python() {
+    local py="$1" ver
+    if ! command -v "$py" >/dev/null 2>&1; then
+        echo "install.sh: $py not found: install Python 3.11 or newer, or set PYTHON=/path/to/python3.11" >&2
+        exit 1
+    fi
+    if ! ver="$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" || [ -z "$ver" ]; then
+        echo "install.sh: $py does not run as Python; set PYTHON=/path/to/python3.11 (or newer)" >&2
+        exit 1
+    fi
+    local major="${ver%%.*}" minor="${ver#*.}"
+    if [ "$major" -lt 3 ] || { [ "$major" -eq 3 ] && [ "$minor" -lt 11 ]; }; then
+        echo "install.sh: xx needs Python 3.11 or newer; $py is $ver: set PYTHON=/path/to/python3.11 (or newer)" >&2
+        exit 1
+    fi
+}
 bin_dir="${XX_BIN_DIR:-$HOME/.local/bin}"
 data_dir="${XDG_DATA_HOME:-$HOME/.local/share}/xx"
 venv="$data_dir/venv"
@@ -72,8 +90,7 @@ case "$method" in
         xx_bin="$bin_dir/xx"
         ;;
     venv)
-        "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
-            || { echo "install.sh: xx needs Python >= 3.11 ($python is older); set PYTHON=" >&2; exit 1; }
+        check_python "$python"
         if [ ! -x "$venv/bin/python" ]; then
             echo "creating $venv"
             mkdir -p "$data_dir"

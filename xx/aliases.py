@@ -3,7 +3,9 @@
 The block sits between marker comments so it can be replaced in place (install twice changes
 nothing) and removed exactly: when install had to add a newline before the block, or created
 the file, the begin marker says so, and uninstall undoes that too, leaving the file
-byte-identical to before. The previous content is kept in `<rc>.xx-backup`.
+byte-identical to before. Everything works on bytes, so any encoding, CRLF line endings, a
+missing final newline and symlinked rc files survive. The original bytes are kept in
+`<rc>.xx-backup` while the block is installed; uninstall removes that backup.
 """
 
 from __future__ import annotations
@@ -50,47 +52,73 @@ def block_lines(shell: str, aliases: Mapping[str, str]) -> list[str]:
     return [NOTE, *body, END]
 
 
-def strip_block(text: str) -> tuple[str, bool]:
-    """The text without our block (and without what install added around it); found?"""
-    start = text.find(BEGIN)
+def _eol(data: bytes) -> bytes:
+    """The file's own line ending: CRLF when its first line ends so, else LF."""
+    first = data.find(b"\n")
+    return b"\r\n" if first > 0 and data[first - 1 : first] == b"\r" else b"\n"
+
+
+def _block(shell: str, aliases: Mapping[str, str], flags: str, eol: bytes) -> bytes:
+    return eol.join(line.encode() for line in [BEGIN + flags, *block_lines(shell, aliases)])
+
+
+def _span(data: bytes) -> tuple[int, int, bytes] | None:
+    """(start, end, begin-marker line) of our block, `end` past END and its line ending."""
+    b_begin, b_end = BEGIN.encode(), END.encode()
+    start = data.find(b_begin)
     if start < 0:
-        return text, False
-    end = text.find(END, start)
+        return None
+    end = data.find(b_end, start)
     if end < 0:
         raise ValueError(f"found {BEGIN!r} without {END!r}: fix the file by hand")
-    end += len(END)
-    if text[end : end + 1] == "\n":
-        end += 1
-    marker = text[start : text.find("\n", start)]
-    if ADDED_NL in marker and start > 0 and text[start - 1] == "\n":
-        start -= 1
-    return text[:start] + text[end:], True
+    end += len(b_end)
+    for eol in (b"\r\n", b"\n"):
+        if data[end : end + len(eol)] == eol:
+            end += len(eol)
+            break
+    line_end = data.find(b"\n", start)
+    return start, end, data[start : line_end if line_end >= 0 else len(data)].rstrip(b"\r")
 
 
-def install_text(before: str | None, shell: str, aliases: Mapping[str, str]) -> str:
-    """The new content of an rc file; replaces an existing block in place."""
-    text = before or ""
-    if BEGIN in text:
-        start = text.find(BEGIN)
-        marker = text[start : text.find("\n", start)]
-        flags = marker[len(BEGIN) :]
-        end = text.find(END, start) + len(END)
-        return text[:start] + "\n".join([BEGIN + flags, *block_lines(shell, aliases)]) + text[end:]
+def strip_block(data: bytes) -> tuple[bytes, bool]:
+    """The bytes without our block (and without the line ending install added before it); found?"""
+    span = _span(data)
+    if span is None:
+        return data, False
+    start, end, marker = span
+    if ADDED_NL.encode() in marker:
+        for eol in (b"\r\n", b"\n"):
+            if start >= len(eol) and data[start - len(eol) : start] == eol:
+                start -= len(eol)
+                break
+    return data[:start] + data[end:], True
+
+
+def install_text(before: bytes | None, shell: str, aliases: Mapping[str, str]) -> bytes:
+    """The new bytes of an rc file; replaces an existing block in place. Works on bytes: any
+    encoding and any line ending survive, and our block uses the file's line ending."""
+    data = before or b""
+    eol = _eol(data)
+    span = _span(data)
+    if span is not None:
+        start, end, marker = span
+        flags = marker[len(BEGIN) :].decode(errors="replace")
+        return data[:start] + _block(shell, aliases, flags, eol) + eol + data[end:]
     flags = ""
     if before is None:
         flags = CREATED
-    elif text and not text.endswith("\n"):
+    elif data and not data.endswith(b"\n"):
         flags = ADDED_NL
-        text += "\n"
-    return text + "\n".join([BEGIN + flags, *block_lines(shell, aliases)]) + "\n"
+        data += eol
+    return data + _block(shell, aliases, flags, eol) + eol
 
 
-def uninstall_text(before: str) -> tuple[str | None, bool]:
-    """(new content, or None to delete a file install created; found?)"""
-    start = before.find(BEGIN)
-    created = start >= 0 and CREATED in before[start : before.find("\n", start)]
+def uninstall_text(before: bytes) -> tuple[bytes | None, bool]:
+    """(new bytes, or None to delete a file install created; found?)"""
+    span = _span(before)
+    created = span is not None and CREATED.encode() in span[2]
     after, found = strip_block(before)
-    if found and created and after == "":
+    if found and created and after == b"":
         return None, True
     return after, found
 
@@ -116,57 +144,85 @@ def main(argv: list[str]) -> int:
         except ConfigError as exc:
             print(f"xx install: {exc}", file=sys.stderr)
             return 1
-    status = 0
-    shadowed = {name: found for name in aliases if (found := shutil.which(name))}
-    if shadowed and not args.uninstall:
-        listed = ", ".join(f"{n} ({p})" for n, p in sorted(shadowed.items()))
-        print(f"note: these aliases hide commands of the same name in interactive shells: {listed}; "
-              "rename or remove them under [aliases] in the config if you need those commands", file=sys.stderr)
-    for shell in args.shell or default_shells(environ):
-        path = rc_file(shell, environ)
-        try:
-            before = path.read_text() if path.exists() else None
-            if args.uninstall:
-                if before is None:
-                    continue
-                after, found = uninstall_text(before)
-                if not found:
-                    print(f"{path}: no xx aliases block")
-                    continue
-            else:
-                after = install_text(before, shell, aliases)
-        except (OSError, ValueError) as exc:
-            print(f"xx install: {path}: {exc}", file=sys.stderr)
-            status = 1
-            continue
-        if after == before:
-            print(f"{path}: up to date")
-            continue
-        if args.dry_run:
-            diff = difflib.unified_diff(
-                (before or "").splitlines(keepends=True), (after or "").splitlines(keepends=True),
-                fromfile=str(path), tofile=f"{path} (after)",
-            )
-            sys.stdout.writelines(diff)
-            continue
-        _write(path, before, after)
-        print(f"{path}: xx aliases removed (backup: {path}.xx-backup)" if args.uninstall
-              else f"{path}: {len(aliases)} xx aliases written (backup: {path}.xx-backup)")
-    if not args.dry_run and not args.uninstall:
-        print("open a new shell (or `source` the file) to use them")
-    return status
+        shadowed = {name: found for name in aliases if (found := shutil.which(name))}
+        if shadowed:
+            listed = ", ".join(f"{n} ({p})" for n, p in sorted(shadowed.items()))
+            print(f"note: these aliases hide commands of the same name in interactive shells: {listed}; "
+                  "rename or remove them under [aliases] in the config if you need those commands", file=sys.stderr)
+    results = [_one(rc_file(shell, environ), shell, aliases, args) for shell in args.shell or default_shells(environ)]
+    failed = [r for r in results if r == "failed"]
+    if "written" in results and not args.dry_run and not args.uninstall:
+        print("open a new shell (or `source` the file) to use them" if not failed
+              else "the files above that were written are ready in a new shell; fix the failures and run it again")
+    return 1 if failed else 0
 
 
-def _write(path: Path, before: str | None, after: str | None) -> None:
-    path = path.resolve() if path.is_symlink() else path  # keep a dotfile manager's link
-    if before is not None:
-        Path(str(path) + ".xx-backup").write_text(before)
+def _one(path: Path, shell: str, aliases: Mapping[str, str], args: argparse.Namespace) -> str:
+    """Install into (or uninstall from) one rc file; prints one line; 'written', 'same', 'skipped' or 'failed'."""
+    try:
+        before = path.read_bytes() if path.exists() else None
+        if args.uninstall:
+            if before is None:
+                return "skipped"
+            after, found = uninstall_text(before)
+            if not found:
+                print(f"{path}: no xx aliases block")
+                return "skipped"
+        else:
+            after = install_text(before, shell, aliases)
+    except ValueError as exc:
+        print(f"xx install: {path}: {exc}", file=sys.stderr)
+        return "failed"
+    except OSError as exc:
+        print(f"xx install: {path}: cannot read it: {exc.strerror or exc}", file=sys.stderr)
+        return "failed"
+    if after == before:
+        print(f"{path}: up to date")
+        return "same"
+    if args.dry_run:
+        diff = difflib.unified_diff(
+            (before or b"").decode(errors="replace").splitlines(keepends=True),
+            (after or b"").decode(errors="replace").splitlines(keepends=True),
+            fromfile=str(path), tofile=f"{path} (after)",
+        )
+        sys.stdout.writelines(diff)
+        return "same"
+    try:
+        backup = _write(path, before, after, uninstall=args.uninstall)
+    except OSError as exc:
+        print(f"xx install: {path}: cannot write it: {exc.strerror or exc}; the file is unchanged", file=sys.stderr)
+        return "failed"
+    if args.uninstall:
+        print(f"{path}: xx aliases removed" + (" (and the file install created)" if after is None else ""))
+    else:
+        print(f"{path}: {len(aliases)} xx aliases written" + (f" (backup of the original: {backup})" if backup else
+                                                             " (new file)" if before is None else ""))
+    return "written"
+
+
+def backup_path(path: Path) -> Path:
+    return path.with_name(path.name + ".xx-backup")
+
+
+def _write(path: Path, before: bytes | None, after: bytes | None, *, uninstall: bool) -> Path | None:
+    """Write atomically through a symlink (a dotfile manager's link stays a link). Install keeps
+    the original bytes in `<rc>.xx-backup` (only when the file has no block yet: a re-install
+    must not back up our own block); uninstall removes that backup. Returns the backup written, if any."""
+    target = path.resolve() if path.is_symlink() else path
+    backup = backup_path(path)
+    written = None
+    if not uninstall and before is not None and _span(before) is None:
+        backup.write_bytes(before)
+        written = backup
     if after is None:
-        path.unlink()
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".xx-tmp")
-    tmp.write_text(after)
-    if path.exists():
-        shutil.copymode(path, tmp)
-    tmp.replace(path)
+        target.unlink()
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".xx-tmp")
+        tmp.write_bytes(after)
+        if target.exists():
+            shutil.copymode(target, tmp)
+        tmp.replace(target)
+    if uninstall:
+        backup.unlink(missing_ok=True)
+    return written

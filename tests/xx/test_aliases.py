@@ -15,21 +15,30 @@ from xx import aliases
 ALIASES = {"cc": "xx cip", "cc-ds": "xx cipd", "qw": "xx qip", "odd": "xx cip -p 'it''s'"}
 
 
-@pytest.mark.parametrize("before", [None, "", "export A=1\n", "export A=1", "# x\n# >>> not ours\n"])
+BEFORES = [None, b"", b"export A=1\n", b"export A=1", b"# x\n# >>> not ours\n", b"export A=1\r\nexport B=2\r\n",
+           b"export A=1\r\nexport B=2", "# caf\u00e9 na\u00efve\nexport A=1\n".encode("latin-1"), b"\r\n\r\n"]
+
+
+@pytest.mark.parametrize("before", BEFORES)
 @pytest.mark.parametrize("shell", aliases.SHELLS)
-def test_install_uninstall_round_trip(before: str | None, shell: str) -> None:
+def test_install_uninstall_round_trip(before: bytes | None, shell: str) -> None:
     once = aliases.install_text(before, shell, ALIASES)
     assert aliases.install_text(once, shell, ALIASES) == once, "install twice changes nothing"
     after, found = aliases.uninstall_text(once)
     assert found and after == before
     changed = aliases.install_text(once, shell, {"cc": "xx cib"})
-    assert "xx cib" in changed and "xx cipd" not in changed
+    assert b"xx cib" in changed and b"xx cipd" not in changed
     assert aliases.uninstall_text(changed)[0] == before
 
 
 def test_unterminated_block_is_refused() -> None:
     with pytest.raises(ValueError):
-        aliases.strip_block(f"{aliases.BEGIN}\nalias cc='x'\n")
+        aliases.strip_block(f"{aliases.BEGIN}\nalias cc='x'\n".encode())
+
+
+def test_a_crlf_file_gets_a_crlf_block() -> None:
+    out = aliases.install_text(b"export A=1\r\n", "bash", {"cc": "xx cip"})
+    assert out.count(b"\r\n") == out.count(b"\n"), "every line ends the file's way"
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
@@ -85,3 +94,66 @@ def test_uninstall_deletes_a_file_install_created(tmp_path: Path) -> None:
     assert _xx(["install", "--shell", "zsh"], env).returncode == 0 and rc.exists()
     assert _xx(["install", "--uninstall", "--shell", "zsh"], env).returncode == 0
     assert not rc.exists()
+
+
+def sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+ODD_FILES = {
+    "crlf": b"# windows rc\r\nexport A=1\r\nalias ll='ls -l'\r\n",
+    "latin1": "# r\u00e9sum\u00e9 of my aliases\nexport NAME='Jos\u00e9'\n".encode("latin-1"),
+    "no-final-newline": b"# rc\nexport KEEP=1",
+    "crlf-no-final-newline": b"export A=1\r\nexport B=2",
+}
+
+
+@pytest.mark.parametrize("kind", [*ODD_FILES, "symlink"])
+def test_install_uninstall_is_byte_exact(kind: str, tmp_path: Path) -> None:
+    """sha256 before and after: CRLF, latin-1, no final newline, a symlinked rc (dotfile managers)."""
+    env = _env(tmp_path)
+    rc = aliases.rc_file("bash", env)
+    original = ODD_FILES.get(kind, b"# linked rc\nexport L=1\n")
+    if kind == "symlink":
+        target = tmp_path / "dotfiles" / "bashrc"
+        target.parent.mkdir()
+        target.write_bytes(original)
+        rc.symlink_to(target)
+    else:
+        rc.write_bytes(original)
+    digest = sha256(rc)
+    r = _xx(["install", "--shell", "bash"], env)
+    assert r.returncode == 0, r.stderr
+    backup = Path(str(rc) + ".xx-backup")
+    assert backup.read_bytes() == original, "the backup holds the original bytes"
+    assert f"backup of the original: {backup}" in r.stdout and "open a new shell" in r.stdout
+    assert b"alias cc=" in rc.read_bytes()
+    if kind == "symlink":
+        assert rc.is_symlink() and b"alias cc=" in target.read_bytes()
+    r = _xx(["install", "--uninstall", "--shell", "bash"], env)
+    assert r.returncode == 0, r.stderr
+    assert sha256(rc) == digest, "uninstall restores the file byte for byte"
+    assert not backup.exists(), "uninstall leaves no backup behind"
+    assert kind != "symlink" or rc.is_symlink()
+    assert not list(rc.parent.glob("*.xx-*"))
+
+
+def test_no_backup_is_claimed_for_a_new_file_and_failures_are_true(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    r = _xx(["install", "--shell", "zsh"], env)
+    assert r.returncode == 0 and "(backup" not in r.stdout and "(new file)" in r.stdout
+    assert not list(Path(env["HOME"]).glob("*.xx-backup"))
+    rc = aliases.rc_file("bash", env)
+    rc.write_bytes(b"export A=1\n")
+    rc.chmod(0o000)
+    try:
+        if os.access(rc, os.R_OK):
+            print("skipping the unreadable-file half: running as root, which reads any file")
+            return
+        r = _xx(["install", "--shell", "bash"], env)
+        assert r.returncode == 1 and "cannot read it: Permission denied" in r.stderr
+        assert "open a new shell" not in r.stdout and not Path(str(rc) + ".xx-backup").exists()
+    finally:
+        rc.chmod(0o644)
