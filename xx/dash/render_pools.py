@@ -9,11 +9,12 @@ whose windows name their scope (`pool 'openrouter-free'` or `model 'kimi-free'`)
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from rich.table import Table
+from rich.console import Group, RenderableType
 from rich.text import Text
 
 from xx.dash import fmt
@@ -22,33 +23,60 @@ from xx.dash.render_models import _window_style, used_of
 KINDS = ("rpm", "rpd", "tpm")
 
 
-def _scope_name(scope: Any) -> tuple[str, str] | None:
-    """`pool 'openrouter-free'` -> ("pool", "openrouter-free")."""
-    if not isinstance(scope, str) or " " not in scope:
-        return None
-    kind, _, name = scope.partition(" ")
-    return kind, name.strip("'\"")
+_SCOPE = re.compile(r"^(?P<kind>\w+) '(?P<name>[^']*)'(?: key (?P<key>\S+))?")
+
+
+def _scope_name(scope: Any) -> tuple[str, str, str] | None:
+    """`pool 'openrouter-free' key ab12` -> ("pool", "openrouter-free", "ab12"); key "" when none."""
+    m = _SCOPE.match(scope) if isinstance(scope, str) else None
+    return None if m is None else (m["kind"], m["name"], m["key"] or "")
+
+
+def _owner(owners: dict[tuple[str, str, str], dict[str, Any]], ident: tuple[str, str, str]) -> dict[str, Any]:
+    kind, name, key = ident
+    label = f"{name} · key {key}" if key else name
+    return owners.setdefault(ident, {"kind": kind, "name": label, "models": []})
+
+
+def _merge(o: dict[str, Any], kind: str, w: Mapping[str, Any]) -> None:
+    old = o.get(kind)
+    if old is None or (w.get("used") or 0) >= (old.get("used") or 0):
+        o[kind] = w
 
 
 def derive(models: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Quota owners from model rows: each pool once (with all its models), each model with its own limits."""
-    owners: dict[tuple[str, str], dict[str, Any]] = {}
+    """Quota owners from model rows: each pool (per key) once with all its models, each model with its own limits.
+
+    Reads the windows' scopes and, when the rows carry them, per-key rows (`keys`: scope, rpm,
+    rpd, cooling_until, skip, ref).
+    """
+    owners: dict[tuple[str, str, str], dict[str, Any]] = {}
     for name, row in sorted(models.items()):
-        pool = row.get("pool")
-        if pool:
-            o = owners.setdefault(("pool", str(pool)), {"kind": "pool", "name": str(pool), "models": []})
+        if row.get("pool"):
+            o = _owner(owners, ("pool", str(row["pool"]), str(row.get("key") or "")))
             o["models"].append(name)
         for kind in KINDS:
             w = row.get(kind)
-            scope = _scope_name(w.get("scope")) if isinstance(w, Mapping) else None
-            if scope is None or not w.get("limit"):
+            ident = _scope_name(w.get("scope")) if isinstance(w, Mapping) else None
+            if ident is None or not isinstance(w, Mapping) or not w.get("limit"):
                 continue
-            o = owners.setdefault(scope, {"kind": scope[0], "name": scope[1], "models": []})
-            if scope[0] == "model" and name not in o["models"]:
+            o = _owner(owners, ident)
+            if name not in o["models"]:
                 o["models"].append(name)
-            old = o.get(kind)
-            if old is None or (w.get("used") or 0) >= (old.get("used") or 0):
-                o[kind] = w
+            _merge(o, kind, w)
+        for k in row.get("keys") or ():
+            ident = _scope_name(k.get("scope")) if isinstance(k, Mapping) else None
+            if ident is None:
+                continue
+            o = _owner(owners, ident)
+            if name not in o["models"]:
+                o["models"].append(name)
+            for kind in KINDS:
+                if isinstance(k.get(kind), Mapping):
+                    _merge(o, kind, k[kind])
+            for field in ("cooling_until", "skip", "ref"):
+                if k.get(field):
+                    o[field] = k[field]
     return sorted(owners.values(), key=lambda o: (o["kind"] != "pool", o["kind"], o["name"]))
 
 
@@ -73,29 +101,42 @@ def _reset(o: Mapping[str, Any], now: float) -> str:
     cool = o.get("cooling_until") or o.get("pool_cooling_until")
     if cool and float(cool) > now:
         return f"cooling {fmt.duration(float(cool) - now)}"
-    reset = o.get("reset_at") or (o.get("rpd") or {}).get("reset_at") if isinstance(o.get("rpd"), Mapping) else o.get("reset_at")
+    rpd = o.get("rpd")
+    reset = o.get("reset_at") or (rpd.get("reset_at") if isinstance(rpd, Mapping) else None)
     return f"{time.strftime('%H:%M', time.localtime(float(reset)))}" if reset else "-"
+
+
+def owner_lines(o: Mapping[str, Any], now: float) -> Text:
+    """One owner as a short block: name, kind and windows; then the models; then why it is skipped."""
+    out = Text()
+    out.append(o["name"], style="bold")
+    if o.get("ref"):
+        out.append(f" (${o['ref']})", style="dim")
+    out.append(f"  {o.get('kind', '-')}", style="dim")
+    for kind, label in (("rpm", "min"), ("rpd", "day"), ("tpm", "tok/min")):
+        w = o.get(kind)
+        if isinstance(w, Mapping) and w.get("limit"):
+            out.append(f"  {label}\u00a0")  # no-break: a label never wraps away from its number
+            out.append_text(_cell(w))
+    out.append("  resets\u00a0", style="dim")
+    out.append(_reset(o, now))
+    out.append("\n   models: ", style="dim")
+    out.append(", ".join(o.get("models") or ()) or "-", style="cyan")
+    if o.get("skip"):
+        out.append("\n   skipped: ", style="dim")
+        out.append(str(o["skip"]), style="red")
+    return out
 
 
 def pools_table(
     models: Mapping[str, Mapping[str, Any]], extra: Mapping[str, Any] | None, now: float | None = None
-) -> Table | Text:
+) -> RenderableType:
+    """Every quota owner as a block of lines, so it reads at 80 columns as well as at 220."""
     now = time.time() if now is None else now
     rows = owners(models, extra)
     if not rows:
         return Text("no pools, keys or per-model limits in this gateway's config", style="dim")
-    t = Table(expand=True, show_edge=False, box=None, pad_edge=False)
-    for col, justify in (("owner", "left"), ("kind", "left"), ("per min", "right"), ("per day", "right"),
-                         ("tok/min", "right"), ("resets", "right"), ("models drawing on it", "left")):
-        t.add_column(col, justify=justify, header_style="bold", overflow="fold")  # type: ignore[arg-type]
+    parts: list[RenderableType] = []
     for o in rows:
-        t.add_row(
-            Text(o["name"], style="bold"),
-            o.get("kind", "-"),
-            _cell(o.get("rpm")),
-            _cell(o.get("rpd")),
-            _cell(o.get("tpm")),
-            _reset(o, now),
-            Text(", ".join(o.get("models") or ()) or "-", style="cyan"),
-        )
-    return t
+        parts += [owner_lines(o, now), Text("")]
+    return Group(*parts[:-1])

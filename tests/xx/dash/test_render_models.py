@@ -64,7 +64,7 @@ def test_rows_from_recorded_models(fixtures: dict) -> None:
     cell = dict(zip(COLUMNS, (c.plain for c in kimi.cells), strict=True))
     assert cell["state"].startswith("◷ cooling")
     assert cell["ok"] == "81%" and cell["p50"] == "2.1s" and cell["ttfb"] == "610ms"
-    assert cell["quota"] == "838/1k/d" and cell["cache"] == "74%"
+    assert cell["quota"] == "◆838/1k/d" and cell["cache"] == "74%"
     assert cell["error"] == "429 Retry-After 30s"
     assert trouble_count({m["name"]: m for m in fixtures["models"]["models"]}) == 3
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from rich.console import RenderableType
+from rich.console import Console, RenderableType
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -32,6 +33,7 @@ class DetailScreen(ModalScreen[None]):
         self.render_body = render
         self.key = key
         self.body = Static(id="detail-body")
+        self.shown: RenderableType = ""
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="exchange-box") as box:
@@ -43,11 +45,15 @@ class DetailScreen(ModalScreen[None]):
         self.update(self.app)
 
     def update(self, app: Any) -> None:
-        self.body.update(self.render_body(app))
+        self.shown = self.render_body(app)
+        self.body.update(self.shown)
 
     @property
     def body_text(self) -> str:
-        return str(self.body.render())
+        """What the body shows, as plain text at its current width (for tests)."""
+        con = Console(width=max(40, self.body.size.width or 100), file=io.StringIO(), color_system=None)
+        con.print(self.shown)
+        return con.file.getvalue()  # type: ignore[attr-defined,no-any-return]
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)
