@@ -70,7 +70,8 @@ def _main(argv: list[str]) -> int:
         return int(module.main(argv[1:]) or 0)
     if not argv:
         if not (sys.stdin.isatty() and sys.stdout.isatty()):  # a script, not a person: no full-screen picker
-            print(usage(), file=sys.stderr)
+            print("xx: the picker needs a terminal (stdin and stdout are not one); give a code, e.g. `xx cnp -p 'hi'`,"
+                  " or see `xx --help`", file=sys.stderr)
             return 2
         from xx import picker
 

@@ -89,6 +89,9 @@ def annotate(ex: Exchange, price: Price | None, *, replay: bool = False) -> None
     ex.cost, ex.saved = cost(ex.usage, price or Price(), replay=replay)
 
 
+LOG_REASON_MAX = 240  # characters of the error kept on a log line
+
+
 def log_line(ex: Exchange) -> str:
     """One human line per request, e.g. `HIT 97% read 48640/50120 kimi-free [big] claude`."""
     u = ex.usage
@@ -107,6 +110,10 @@ def log_line(ex: Exchange) -> str:
         line += f" saved ${ex.saved:.4f}"
     if ex.outcome == "error" or ex.status >= 400:
         line += f" ERROR {ex.status or ''}".rstrip()
+        reason = ex.error or next((a.error for a in reversed(ex.attempts) if a.error), None)
+        if reason:  # already scrubbed of secrets (Runtime._finish); one line, bounded
+            reason = " ".join(str(reason).split())
+            line += ": " + (reason if len(reason) <= LOG_REASON_MAX else reason[: LOG_REASON_MAX - 1] + "…")
     return line
 
 

@@ -71,3 +71,38 @@ def test_doctor_fails_when_the_port_belongs_to_someone_else(env: dict[str, str],
 def test_doctor_text_output(env: dict[str, str]) -> None:
     proc = subprocess.run([sys.executable, "-m", "xx", "doctor"], env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "[ok  ] agent claude (c): 2.1.197" in proc.stdout
+
+
+def test_doctor_counts_distinct_models_of_the_default_tier(env: dict[str, str], tmp_path: Path) -> None:
+    """A model listed under several roles is one model ("13 of 8 models usable" was the bug)."""
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("""
+[gateway]
+port = 9
+[providers.a]
+protocol = "openai"
+base_url = "http://127.0.0.1:9/v1"
+api_key = "$OPENROUTER_API_KEY"
+[providers.b]
+protocol = "openai"
+base_url = "http://127.0.0.1:9/v1"
+api_key = "$XX_T_UNSET_KEY"
+[models.m1]
+provider = "a"
+id = "m1"
+[models.m2]
+provider = "b"
+id = "m2"
+[tiers.free]
+letter = "f"
+big = ["m1", "m2"]
+middle = ["m2", "m1"]
+small = ["m1"]
+""")
+    code, report = doctor({**env, "XX_CONFIG": str(cfg)})
+    tier = next(c for c in report["checks"] if c["name"] == "default tier")
+    assert code == 0 and tier["status"] == "ok" and tier["detail"] == "free (f): 1 of 2 models have their key"
+    code, report = doctor({k: v for k, v in env.items() if k != "OPENROUTER_API_KEY"} | {"XX_CONFIG": str(cfg)})
+    tier = next(c for c in report["checks"] if c["name"] == "default tier")
+    assert code == 1 and tier["status"] == "fail"
+    assert "OPENROUTER_API_KEY or XX_T_UNSET_KEY unset" in tier["detail"] and "export " in tier["detail"]

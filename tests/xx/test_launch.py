@@ -253,13 +253,31 @@ def test_hot_path_is_fast(world: dict[str, Any]) -> None:
     assert dry_ms - config_only < 40
 
 
-def test_bare_xx_without_a_terminal_prints_usage_instead_of_the_picker(tmp_path) -> None:
+def test_bare_xx_without_a_terminal_says_the_picker_needs_one(tmp_path) -> None:
     import subprocess
     import sys
 
     r = subprocess.run([sys.executable, "-m", "xx"], stdin=subprocess.DEVNULL, capture_output=True, text=True,
                        timeout=30, env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"})
-    assert r.returncode == 2 and "usage: xx <code>" in r.stderr
+    assert r.returncode == 2 and "the picker needs a terminal" in r.stderr and "xx --help" in r.stderr
+    assert r.stderr.count("\n") == 1, "one line, not the whole help"
+
+
+def test_tmux_without_a_terminal_is_refused_before_any_gateway_starts(world: dict[str, Any]) -> None:
+    port = _free_port()
+    cfg = world["tmp"] / "config.toml"
+    from gateway.config import default_text
+
+    cfg.write_text(default_text().replace("port = 8082", f"port = {port}"))
+    env = {**world["env"], "XX_CONFIG": str(cfg), "OPENROUTER_API_KEY": "sk-or-test-dummy"}
+    env.pop("TMUX", None)
+    r = subprocess.run([sys.executable, "-m", "xx", "cip", "--tmux"], env=env, capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL, timeout=60)
+    assert r.returncode == 2 and "--tmux needs a terminal" in r.stderr
+    assert "open terminal failed" not in r.stderr
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", port)) != 0, "no gateway was started"
+    assert not list(world["out"].iterdir())
 
 
 def test_an_option_after_p_is_not_taken_as_the_prompt(tmp_path) -> None:
