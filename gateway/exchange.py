@@ -78,9 +78,6 @@ class Exchange:
     repairs: int = 0  # tool calls whose arguments the guards repaired (gateway/guards)
     blocks: int = 0  # dangerous tool calls the guards replaced by an explanation
     guards: list[dict[str, Any]] = field(default_factory=list)  # {action, tool, rule, notes}: no values
-    repairs: int = 0  # tool calls whose arguments the guards repaired (gateway/guards)
-    blocks: int = 0  # dangerous tool calls the guards replaced by an explanation
-    guards: list[dict[str, Any]] = field(default_factory=list)  # {action, tool, rule, notes}: no values
     error: str | None = None
 
     @property
@@ -106,7 +103,6 @@ class Exchange:
             "usage": {"input": u.input, "output": u.output, "cache_read": u.cache_read,
                       "cache_write": u.cache_write, "reported": u.reported},
             "cache_class": self.cache_class, "cost": self.cost, "saved": self.saved, "error": self.error,
-            "repairs": self.repairs, "blocks": self.blocks, "guards": list(self.guards),
             "repairs": self.repairs, "blocks": self.blocks, "guards": list(self.guards),
             "latency_ms": self.latency_ms, "ttfb_ms": self.ttfb_ms,
         }

@@ -20,15 +20,12 @@ class Stats:
         self.by_outcome: dict[str, int] = {"ok": 0, "error": 0, "aborted": 0}
         self.by_status: dict[int, int] = {}
         self.guards: dict[str, int] = {}  # guard actions (repair, block, broken, command, steer, stop)
-        self.guards: dict[str, int] = {}  # guard actions (repair, block, broken, command, steer, stop)
         self._recent: deque[tuple[float, bool]] = deque(maxlen=100_000)  # (ended, failed)
 
     def add(self, ex: Exchange) -> None:
         self.total += 1
         self.by_outcome[ex.outcome] = self.by_outcome.get(ex.outcome, 0) + 1
         self.by_status[ex.status] = self.by_status.get(ex.status, 0) + 1
-        for note in ex.guards:
-            self.guards[note["action"]] = self.guards.get(note["action"], 0) + 1
         for note in ex.guards:
             self.guards[note["action"]] = self.guards.get(note["action"], 0) + 1
         self._recent.append((ex.ended or self.clock(), ex.outcome == "error"))
@@ -52,9 +49,6 @@ class Stats:
             "in_flight": in_flight,
             "rps": round(rps, 2),
             "errors_per_min": epm,
-            "repairs": self.guards.get("repair", 0),
-            "blocks": self.guards.get("block", 0),
-            "guards": dict(self.guards),
             "repairs": self.guards.get("repair", 0),
             "blocks": self.guards.get("block", 0),
             "guards": dict(self.guards),

@@ -17,7 +17,6 @@ from typing import Any
 
 from gateway.config import paths, tomlcache
 from gateway.config.guards import build_capture, build_guards
-from gateway.config.guards import build_capture, build_guards
 from gateway.config.model import (
     _LETTER,
     _REF,
@@ -127,7 +126,7 @@ class _Builder:
         return value
 
     def build(self, data: Mapping[str, Any]) -> Config:
-        self.unknown(data, {"gateway", "launcher", "providers", "pools", "models", "tiers", "breaker", "cache", "aliases", "guards", "capture", "guards", "capture", "scan"}, "(top)")
+        self.unknown(data, {"gateway", "launcher", "providers", "pools", "models", "tiers", "breaker", "cache", "aliases", "guards", "capture", "scan"}, "(top)")
         gw = self.gateway(self.table(data, "gateway"))
         pools = {name: self.pool(name, t) for name, t in self.tables(data, "pools").items()}
         providers = {name: self.provider(name, t) for name, t in self.tables(data, "providers").items()}
@@ -160,12 +159,10 @@ class _Builder:
                 aliases[name] = cmd
         guards = build_guards(self.table(data, "guards"), self.tables(data, "tiers"), self.bad)
         capture = build_capture(self.table(data, "capture"), self.bad)
-        guards = build_guards(self.table(data, "guards"), self.tables(data, "tiers"), self.bad)
-        capture = build_capture(self.table(data, "capture"), self.bad)
         scan = self.scan_settings(self.table(data, "scan"))
         if self.problems:
             raise ConfigError(self.source, self.problems)
-        return Config(gw, providers, models, pools, tiers, breaker, cache, launcher, aliases, self.source, guards=guards, capture=capture, guards=guards, capture=capture, scan=scan)
+        return Config(gw, providers, models, pools, tiers, breaker, cache, launcher, aliases, self.source, guards=guards, capture=capture, scan=scan)
 
     def scan_settings(self, t: Mapping[str, Any]) -> ScanSettings:
         self.unknown(t, {"max_age_h", "budget"}, "scan")

@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from gateway.config.guards import Capture, Guards
-from gateway.config.guards import Capture, Guards
 from gateway.config.record import field, record
 
 PROTOCOLS = ("anthropic", "openai", "responses")
@@ -167,8 +166,6 @@ class Config:
     launcher: Launcher = field(default_factory=Launcher)
     aliases: Mapping[str, str] = field(default_factory=dict)
     source: str = "<default>"
-    guards: Guards = field(default_factory=Guards)
-    capture: Capture = field(default_factory=Capture)
     guards: Guards = field(default_factory=Guards)
     capture: Capture = field(default_factory=Capture)
     scan: ScanSettings = field(default_factory=ScanSettings)
