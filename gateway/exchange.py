@@ -48,6 +48,7 @@ class Attempt:
     ms: float = 0.0
     error: str | None = None
     reached: bool = False  # the request reached the provider (so it spent quota there)
+    key: str | None = None  # fingerprint of the API key used (gateway.routing.keys), never the key
 
 
 @dataclass
@@ -79,6 +80,7 @@ class Exchange:
     blocks: int = 0  # dangerous tool calls the guards replaced by an explanation
     guards: list[dict[str, Any]] = field(default_factory=list)  # {action, tool, rule, notes}: no values
     error: str | None = None
+    key_fp: str | None = None  # fingerprint of the API key that served the answer
 
     @property
     def latency_ms(self) -> float | None:
@@ -97,12 +99,12 @@ class Exchange:
             "endpoint": self.endpoint, "path": self.path, "session": self.session,
             "requested_model": self.requested_model,
             "attempts": [{"model": a.model, "provider": a.provider, "outcome": a.outcome, "status": a.status,
-                          "ms": a.ms, "error": a.error, "reached": a.reached} for a in self.attempts],
+                          "ms": a.ms, "error": a.error, "reached": a.reached, "key": a.key} for a in self.attempts],
             "skipped": list(self.skipped), "model": self.model, "provider": self.provider, "stream": self.stream,
             "status": self.status, "outcome": self.outcome,
             "usage": {"input": u.input, "output": u.output, "cache_read": u.cache_read,
                       "cache_write": u.cache_write, "reported": u.reported},
-            "cache_class": self.cache_class, "cost": self.cost, "saved": self.saved, "error": self.error,
+            "cache_class": self.cache_class, "cost": self.cost, "saved": self.saved, "error": self.error, "key_fp": self.key_fp,
             "repairs": self.repairs, "blocks": self.blocks, "guards": list(self.guards),
             "latency_ms": self.latency_ms, "ttfb_ms": self.ttfb_ms,
         }

@@ -152,10 +152,11 @@ class Proxy:
             return
         message = await self.read_error(opened)
         wait = retry_after_from_headers(opened.headers, self.rt.clock())
-        att.fail(f"HTTP {status}: {message}", status, wait)
+        other_key = self.rt.governor.other_key_serves(att)  # a refused key is retired alone, not the model
+        att.fail(f"HTTP {status}: {message}", None if other_key else status, wait)
         hdrs = {"retry-after": str(max(1, int(wait)))} if wait else {}
         flow.failed(status, f"{att.model.name}: {att.row.error}", hdrs)
-        flow.stop = not falls_back(status, message)  # the next model would refuse this request too
+        flow.stop = not other_key and not falls_back(status, message)  # the next model would refuse it too
 
     async def give_up(self, inc: Incoming, flow: Flow) -> Response:
         status, message, headers = flow.last or (503, "no candidate could be tried", {})

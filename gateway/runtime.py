@@ -26,6 +26,7 @@ from gateway.caching.replay import Coalescer, ReplayCache
 from gateway.config import Config, ConfigError, Price, load, paths
 from gateway.exchange import Exchange
 from gateway.routing.affinity import Affinity
+from gateway.routing.attempt_hooks import Governor
 from gateway.routing.health import Health
 from gateway.routing.plan import RoutingState
 from gateway.routing.quotas import Quotas
@@ -74,6 +75,7 @@ class Runtime:
         self.routing.scan = self.scan.view(config)
         self.in_flight = 0
         self.hooks = Hooks()  # before_send / on_response / on_finish of every upstream attempt
+        self.governor = Governor(self).install()  # keys, pool slots, rate-limit headers (gateway.routing.attempt_hooks)
         self.config_error: str | None = None
         self._config_mtime = self._mtime()
         self._set_secrets(config)
@@ -210,7 +212,8 @@ class Runtime:
         }
         row.update(self.routing.health.row(name))
         quota = self.routing.quotas.snapshot(model)
-        row.update(rpm=quota["rpm"], rpd=quota["rpd"], tpm=quota["tpm"])
+        row.update(rpm=quota["rpm"], rpd=quota["rpd"], tpm=quota["tpm"], key=quota["key"],
+                   keys=self.routing.quotas.key_rows(model))
         if provider is not None and provider.api_key_ref and not provider.api_key:
             row["state"], row["detail"] = "unconfigured", f"{provider.api_key_ref} is not set"
         elif row.get("state") == "healthy" and (why := self.routing.quotas.check(model, 0)) is not None:
@@ -222,6 +225,10 @@ class Runtime:
 
     def models(self) -> list[dict[str, Any]]:
         return [self.model_row(name) for name in self.config.models]
+
+    def pools(self) -> list[dict[str, Any]]:
+        """Each pool and key: used, limit, window, reset, in flight, why skipped (gateway.routing.attempt_hooks)."""
+        return self.governor.pools_view()
 
     def _model_changed(self, name: str) -> None:
         if name in self.config.models:

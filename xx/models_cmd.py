@@ -19,13 +19,18 @@ STATE_MARK = {"healthy": "✓", "degraded": "~", "cooling": "…", "open": "✗"
 
 
 def from_config(cfg: Config) -> list[dict[str, Any]]:
+    from gateway.scan import store
+    from gateway.scan.view import build, model_fields
+
+    view = build(store.load(store.default_path()), cfg)
     rows = []
     for name, m in cfg.models.items():
         p = cfg.providers.get(m.provider)
         tiers = {t.name: [r for r, names in t.roles.items() if name in names] for t in cfg.tiers.values()}
         rows.append({"name": name, "provider": m.provider, "id": m.id, "protocol": p.protocol if p else None,
                      "free": m.free, "pool": cfg.pool_of(m), "tiers": {k: v for k, v in tiers.items() if v},
-                     "state": "unconfigured" if p and p.api_key_ref and not p.api_key else None, "detail": None})
+                     "state": "unconfigured" if p and p.api_key_ref and not p.api_key else None, "detail": None,
+                     **model_fields(view, m)})
     return rows
 
 
@@ -55,15 +60,15 @@ def _quota(q: Any) -> str:
 
 def render(rows: list[dict[str, Any]], live: bool, color: bool) -> str:
     now = time.time()
-    head = ["MODEL", "STATE", "TIERS", "OK", "P50", "TTFB", "RPM", "TODAY", "CACHE", "PROVIDER/ID"]
+    head = ["MODEL", "STATE", "TIERS", "SCORE", "CONTEXT", "OK", "P50", "TTFB", "RPM", "TODAY", "CACHE", "PROVIDER/ID"]
     table = [head]
     for r in rows:
         state = r.get("state") or ("unknown" if not live else "healthy")
         if r.get("until") and r["until"] > now:
             state += f" {int(r['until'] - now)}s"
         tiers = " ".join(f"{t}:{'/'.join(roles)}" for t, roles in r.get("tiers", {}).items())
-        table.append([r["name"], f"{STATE_MARK.get(state.split()[0], ' ')} {state}", tiers or "-",
-                      _pct(r.get("success_rate")), _ms(r.get("p50_ms")), _ms(r.get("ttfb_p50_ms")),
+        table.append([r["name"], f"{STATE_MARK.get(state.split()[0], ' ')} {state}", tiers or "-", _score(r),
+                      _ctx(r.get("context")), _pct(r.get("success_rate")), _ms(r.get("p50_ms")), _ms(r.get("ttfb_p50_ms")),
                       _quota(r.get("rpm")), _quota(r.get("rpd")), _pct(r.get("cache_hit_ratio")),
                       f"{r['provider']}/{r['id']}"])
     widths = [max(len(str(row[i])) for row in table) for i in range(len(head))]
@@ -77,11 +82,37 @@ def render(rows: list[dict[str, Any]], live: bool, color: bool) -> str:
             lines.append(f"    last error: {rows[n - 1]['last_error']}")
     if not live:
         lines.append("(gateway not running: config only; `xx gateway up` for live health)")
+    lines.append(_scanned(rows, now))
     return "\n".join(lines)
 
 
+def _score(r: dict[str, Any]) -> str:
+    if r.get("scan_rejected"):
+        return "✗"
+    return "-" if r.get("score") is None else f"{r['score']:.2f}"
+
+
+def _ctx(v: Any) -> str:
+    return "-" if not v else f"{v // 1024}k" if v % 1024 == 0 else str(v)
+
+
+def _scanned(rows: list[dict[str, Any]], now: float) -> str:
+    at = next((r["scanned_at"] for r in rows if r.get("scanned_at")), None)
+    if at is None:
+        return "no model scan yet: `xx models scan` scores the models for tiers m and f"
+    age = max(0.0, now - at)
+    ago = f"{age / 3600:.1f}h" if age >= 3600 else f"{age / 60:.0f}m"
+    rejected = [f"{r['name']} ({r['scan_rejected']})" for r in rows if r.get("scan_rejected")]
+    return f"scanned {ago} ago" + (f"; rejected: {'; '.join(rejected)}" if rejected else "")
+
+
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="xx models", description="Models with their tier roles and live health.")
+    if argv[:1] == ["scan"]:  # `xx models scan`: catalogs, probes, scores (xx/scan_cmd.py)
+        from xx import scan_cmd
+
+        return scan_cmd.main(argv[1:])
+    ap = argparse.ArgumentParser(prog="xx models", description="Models with their tier roles and live health. "
+                                 "`xx models scan --help`: score the providers' models for tiers m and f.")
     ap.add_argument("--json", action="store_true", help="machine-readable output")
     ap.add_argument("--url", help="a gateway elsewhere than the config's (e.g. the one `xx demo` started)")
     args = ap.parse_args(argv)

@@ -34,12 +34,12 @@ CREATE TABLE IF NOT EXISTS exchanges (
     stream INTEGER, status INTEGER, outcome TEXT,
     input INTEGER, output INTEGER, cache_read INTEGER, cache_write INTEGER, usage_reported INTEGER,
     cache_class TEXT, cost REAL, saved REAL, error TEXT,
-    attempts TEXT, skipped TEXT
+    attempts TEXT, skipped TEXT, key_fp TEXT
 );
 CREATE INDEX IF NOT EXISTS exchanges_started ON exchanges(started);
 """
 
-COLUMNS = ["id", "started", "first_byte", "ended", "agent", "route", "tier", "role", "endpoint", "path", "session", "requested_model", "model", "provider", "stream", "status", "outcome", "input", "output", "cache_read", "cache_write", "usage_reported", "cache_class", "cost", "saved", "error", "attempts", "skipped"]
+COLUMNS = ["id", "started", "first_byte", "ended", "agent", "route", "tier", "role", "endpoint", "path", "session", "requested_model", "model", "provider", "stream", "status", "outcome", "input", "output", "cache_read", "cache_write", "usage_reported", "cache_class", "cost", "saved", "error", "attempts", "skipped", "key_fp"]
 INSERT = f"INSERT OR REPLACE INTO exchanges ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 MAX_QUEUE = 10_000
 MAX_BATCH = 500
@@ -51,18 +51,20 @@ def connect(path: Path) -> sqlite3.Connection:
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     db.executescript(SCHEMA)
+    if "key_fp" not in {row[1] for row in db.execute("PRAGMA table_info(exchanges)")}:  # a ledger from before keys
+        db.execute("ALTER TABLE exchanges ADD COLUMN key_fp TEXT")
     return db
 
 
 def to_row(ex: Exchange) -> tuple[Any, ...]:
     u = ex.usage
     attempts = [{"model": a.model, "provider": a.provider, "outcome": a.outcome, "status": a.status, "ms": a.ms,
-                 "error": a.error, "reached": a.reached} for a in ex.attempts]
+                 "error": a.error, "reached": a.reached, "key": a.key} for a in ex.attempts]
     return (
         ex.id, ex.started, ex.first_byte, ex.ended, ex.agent, ex.route, ex.tier, ex.role, ex.endpoint, ex.path,
         ex.session, ex.requested_model, ex.model, ex.provider, int(ex.stream), ex.status, ex.outcome,
         u.input, u.output, u.cache_read, u.cache_write, int(u.reported), ex.cache_class, ex.cost, ex.saved, ex.error,
-        orjson.dumps(attempts).decode(), orjson.dumps(ex.skipped).decode(),
+        orjson.dumps(attempts).decode(), orjson.dumps(ex.skipped).decode(), ex.key_fp,
     )
 
 
@@ -181,18 +183,18 @@ class Ledger:
         rows = self._read(f"SELECT {', '.join(COLUMNS)} FROM exchanges WHERE started >= ? ORDER BY started", (ts,))
         return [from_row(r) for r in rows]
 
-    def attempts_since(self, ts: float) -> list[tuple[str, float, int]]:
+    def attempts_since(self, ts: float) -> list[tuple[str, float, int, str | None]]:
         """(model, time, input tokens) of every upstream call since ts that reached its provider.
 
         Rebuilds the quota windows at start. An attempt that never reached the provider (refused
         connection, DNS failure, a request that could not be translated) spent nothing there, so
         it spends nothing here either; rows written before `reached` existed count, as they did.
         """
-        out: list[tuple[str, float, int]] = []
+        out: list[tuple[str, float, int, str | None]] = []
         for started, attempts, tokens in self._read("SELECT started, attempts, input FROM exchanges WHERE started >= ?", (ts,)):
             for a in json.loads(attempts or "[]"):
                 if a.get("reached", True):
-                    out.append((a["model"], started, tokens or 0))
+                    out.append((a["model"], started, tokens or 0, a.get("key")))  # key: its quota owner
         return out
 
     def count(self) -> int:

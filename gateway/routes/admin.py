@@ -93,7 +93,7 @@ def register(app: Quart, rt: Runtime, authorized: Callable[[], bool]) -> None:
     async def admin_models() -> Response:
         if (denied := guard()) is not None:
             return denied
-        return _json({"models": rt.models()})
+        return _json({"models": rt.models(), "pools": rt.pools()})
 
     @app.post("/xx/models/<name>/reset")
     async def admin_reset(name: str) -> Response:

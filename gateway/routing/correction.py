@@ -2,8 +2,9 @@
 
 The local counters are a guess (another tool may share the account, the gateway may have
 restarted, a limit may differ from the docs); the provider's `remaining` is the truth. Each
-reading is applied to the bucket that carries a limit of its kind: the model's own limit
-first (Groq, Cerebras and Gemini limit per model), else the pool's (OpenRouter's account).
+reading is applied to the bucket it speaks for: a per-model reading (OpenAI, Groq, Cerebras
+limit per model) to the model's own limit, an account reading (OpenRouter's X-RateLimit-*)
+to the pool's.
 A reading at 0 with a reset time cools that bucket until then, so the next request is not
 sent into a 429 the provider already announced.
 """
@@ -21,9 +22,11 @@ def _window_of(r: Reading, now: float) -> str:
     return DAY if r.reset_at is not None and r.reset_at - now > 120 else MINUTE
 
 
-def _target(buckets: list[tuple[str, Any, Any]], kind: str) -> tuple[str, Any, int] | None:
-    """(label, window, local limit) of the first bucket with a limit of `kind` (rpm/rpd)."""
-    for label, w, lim in buckets:
+def _target(buckets: list[tuple[str, Any, Any]], kind: str, scope: str) -> tuple[str, Any, int] | None:
+    """(label, window, local limit) of the bucket the reading speaks for: the model's own limit for a
+    per-model reading, the pool's (else the model's) for an account reading."""
+    order = buckets[:1] if scope == "model" else list(reversed(buckets))
+    for label, w, lim in order:
         limit = getattr(lim, kind)
         if limit:
             return label, w, limit
@@ -37,7 +40,7 @@ def apply_readings(buckets: list[tuple[str, Any, Any]], limits: RateLimits, now:
         if r.unit != "requests" or r.remaining is None:
             continue
         window = _window_of(r, now)
-        target = _target(buckets, "rpd" if window == DAY else "rpm")
+        target = _target(buckets, "rpd" if window == DAY else "rpm", r.scope)
         if target is None:
             if r.remaining == 0 and r.reset_at is not None and buckets:
                 label, w, _ = buckets[0]

@@ -27,8 +27,9 @@ from gateway.routing.ratelimit_headers import RateLimits
 T = TypeVar("T")
 DEFAULT_WAIT_S = 8.0  # a burst may wait this long for a pool slot before the next model is tried
 DEFAULT_COOL_S = 60.0  # an account-wide 429 that says nothing about when: one minute
-_ACCOUNT_WORDS = ("free-models-per", "per-day", "per day", "per-min", "per minute", "requests per", "quota",
-                  "rate limit exceeded", "rate_limit_exceeded", "resource_exhausted", "too many requests")
+# Words by which a 429 says the account's own limit is spent (OpenRouter: "free-models-per-day"), as
+# opposed to one model's limit or an upstream provider's capacity.
+_ACCOUNT_WORDS = ("free-models-per", "per-day", "per day", "per-min", "per minute", "quota", "resource_exhausted")
 _NOT_ACCOUNT = ("upstream", "provider returned", "temporarily rate-limited", "overloaded", "capacity")
 _MODEL_403 = ("not available", "region", "moderation", "flagged", "not supported", "no endpoints")
 
@@ -113,8 +114,10 @@ def refusal(status: int, limits: RateLimits, body: bytes, now: float, pooled: bo
 
     401 always, and 403 unless it names the model (region, moderation), mean the key is
     refused. A 429 cools for as long as the provider said (retry-after, or the reset of the
-    limit at 0; the end of the day when the daily count is spent) and cools the whole pool
-    when the model draws from one, unless the text blames an upstream provider's capacity.
+    limit at 0; the end of the day when the daily count is spent). It cools the whole pool
+    when `pooled` (the pool carries account-wide limits) and the provider says the account is
+    spent (an account reading at 0, or words such as OpenRouter's "free-models-per-day"),
+    unless the text blames an upstream provider's capacity; otherwise only the model.
     """
     text = body[:4096].decode(errors="replace").lower()
     if status == 401 or (status == 403 and not any(w in text for w in _MODEL_403)):
@@ -125,7 +128,8 @@ def refusal(status: int, limits: RateLimits, body: bytes, now: float, pooled: bo
     if until is None:
         until = day_ends if limits.daily_exhausted() or "per-day" in text or "per day" in text else now + DEFAULT_COOL_S
     upstream_busy = any(w in text for w in _NOT_ACCOUNT)
-    account = pooled and not upstream_busy and (not text or any(w in text for w in _ACCOUNT_WORDS) or not limits.empty)
+    account_spent = any(r.scope == "account" and r.remaining == 0 for r in limits.readings)
+    account = pooled and not upstream_busy and (account_spent or any(w in text for w in _ACCOUNT_WORDS))
     wait = max(0, math.ceil(until - now))
     if account:
         return Refusal("pool", until, f"account rate limit (HTTP 429), back in {wait}s")

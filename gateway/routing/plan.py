@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from gateway.config import Config, Model, Provider, Tier
 from gateway.routing import context
 from gateway.routing.affinity import Affinity
+from gateway.routing.governor import prefer_plentiful
 from gateway.routing.health import Health, Unavailable
 from gateway.routing.quotas import Quotas
 from gateway.scan.view import ScanView
@@ -109,6 +110,8 @@ def plan(req: RouteRequest, config: Config, state: RoutingState) -> Plan:
             out.candidates.append(Candidate(model, provider, sticky=name == sticky))
         else:
             out.skipped.append(Skip(name, why.reason, why.until))
+    if len(out.candidates) > 1:  # small calls to the most plentiful pools first (gateway.routing.governor)
+        out.candidates = prefer_plentiful(out.candidates, req.role, lambda c: state.quotas.left_today(c.model))
     if not out.candidates:
         out.error = _too_long(out.skipped, windows, tier_name, req) or _nothing_available(out.skipped, tier_name, req, state.clock())
     return out

@@ -38,6 +38,7 @@ class Reading:
     limit: int | None = None
     remaining: int | None = None
     reset_at: float | None = None  # epoch seconds
+    scope: str = "model"  # "model": this model's own limit (OpenAI, Groq, Cerebras, ...) | "account" (OpenRouter)
 
 
 @dataclass(frozen=True)
@@ -177,7 +178,7 @@ def _openrouter(h: Mapping[str, str], now: float) -> list[Reading]:
         return []
     # The reset says which window spoke: the free per-day counter resets at UTC midnight, hours away.
     window = None if at is None else (DAY if at - now > 120 else MINUTE)
-    return [Reading("requests", window, limit, remaining, at)]
+    return [Reading("requests", window, limit, remaining, at, scope="account")]
 
 
 def parse(headers: Mapping[str, str], now: float, flavor: str = "openai", body: bytes = b"") -> RateLimits:

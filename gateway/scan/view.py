@@ -42,6 +42,8 @@ class ScanView:
         listed = list(dict.fromkeys(tier.models_for(role)))
         free_only = bool(listed) and all(_free(config.models.get(n)) for n in listed)
         best = [n for n in self.ranked if not free_only or _free(self.model(n, config))][:MAX_RANKED]
+        if not best and not listed:
+            listed = list(config.models)  # the scan ranked nothing: every configured model, as before it
         rest = [n for n in listed if n not in best and n not in self.unusable]
         broken = [n for n in listed if n in self.unusable and n not in best]
         return best + rest + broken
@@ -82,7 +84,9 @@ def build(result: Mapping[str, Any] | None, config: Config) -> ScanView:
         if isinstance(entry.get("context"), int) and entry["context"] > 0:
             windows[name] = entry["context"]
         if not entry.get("usable"):
-            unusable[name] = str(entry.get("reason") or "rejected by the scan")
+            reason = str(entry.get("reason") or "rejected by the scan")
+            if not reason.startswith("not probed"):  # unknown is not broken
+                unusable[name] = reason
             continue
         if name not in config.models:
             models[name] = _discovered(name, provider, mid, entry)

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from gateway.simulator import anthropic, chat, responses
+from gateway.simulator import anthropic, catalog, chat, responses
 from gateway.simulator.answers import Prompt, Reply, decide
 from gateway.simulator.cache import prompt_tokens
 from gateway.simulator.config import SIM_MODEL_IDS
@@ -115,6 +115,7 @@ class Handlers:
                 prompt = responses.parse(body)
         except BadRequest as exc:
             return _error(protocol, 400, exc.message, exc.param)
+        catalog.steer(prompt, body)
         verdict = self._limits(request, prompt)
         if verdict is not None and verdict.status != 200:
             return web.Response(status=verdict.status, body=verdict.body, content_type=_JSON, headers=verdict.headers)
@@ -136,7 +137,7 @@ class Handlers:
 
     async def _answer(self, request: web.Request, protocol: str, prompt: Prompt,
                       limit_headers: dict[str, str]) -> web.StreamResponse:
-        fault = self.state.take_fault(prompt.model)
+        fault = self.state.take_fault(prompt.model) or catalog.fault_for(prompt.model)
         if fault is not None:
             if fault.stall:
                 await asyncio.sleep(fault.stall)
@@ -267,6 +268,27 @@ async def _send_stream(
     return resp
 
 
+def catalog_routes(app: web.Application, h: Handlers) -> None:
+    """OpenRouter's shape under /api/v1 (catalog, endpoints, chat), and a catalog that is not JSON under /bad."""
+
+    async def models(_: web.Request) -> web.Response:
+        return web.Response(body=orjson.dumps(catalog.models_json()), content_type=_JSON)
+
+    async def endpoints(request: web.Request) -> web.Response:
+        found = catalog.endpoints_json(f"{request.match_info['author']}/{request.match_info['slug']}")
+        if found is None:
+            return _error("chat", 404, "No endpoints found for this model")
+        return web.Response(body=orjson.dumps(found), content_type=_JSON)
+
+    async def not_json(_: web.Request) -> web.Response:
+        return web.Response(status=200, text="<html><body>502 Bad Gateway</body></html>", content_type="text/html")
+
+    app.router.add_get("/api/v1/models", models)
+    app.router.add_get("/api/v1/models/{author}/{slug}/endpoints", endpoints)
+    app.router.add_post("/api/v1/chat/completions", h.chat)
+    app.router.add_get("/bad/api/v1/models", not_json)
+
+
 def build_app(state: SimState) -> web.Application:
     app = web.Application(client_max_size=64 * 1024 * 1024)
     h = Handlers(state)
@@ -275,6 +297,7 @@ def build_app(state: SimState) -> web.Application:
     app.router.add_post("/v1/chat/completions", h.chat)
     app.router.add_post("/v1/responses", h.responses)
     app.router.add_get("/v1/models", h.models)
+    catalog_routes(app, h)
     # /p/<provider>/...: one simulator playing several providers, each with its free plan (gateway.simulator.limits)
     app.router.add_post("/p/{provider}/v1/messages", h.messages)
     app.router.add_post("/p/{provider}/v1/chat/completions", h.chat)

@@ -114,7 +114,8 @@ def test_default_tier_and_role_lists(config: Config, state: RoutingState) -> Non
     assert p.error is None and p.tier == "free"
     assert names(p) == ["kimi-free", "nemotron-free", "qwen-local"]
     assert p.candidates[0].provider.name == "openrouter"
-    assert names(plan(req(role="small", tier="f"), config, state)) == ["nano-free", "qwen-local"]
+    # small goes to the most plentiful first (the governor): the local model has no limit, the free pool 50 a day
+    assert names(plan(req(role="small", tier="f"), config, state)) == ["qwen-local", "nano-free"]
     assert names(plan(req(role="middle", tier="free"), config, state)) == ["nemotron-free", "kimi-free"]
     # a role the tier does not list falls back to big
     assert names(plan(req(role="long"), config, state)) == ["kimi-free", "nemotron-free", "qwen-local"]
@@ -227,7 +228,7 @@ def test_affinity_keeps_a_ten_turn_conversation_then_moves(config: Config, state
 
 def test_affinity_ignored_when_the_model_is_not_in_the_role_list(config: Config, state: RoutingState) -> None:
     state.affinity.remember("s", "small", "sonnet")
-    assert names(plan(req(session="s", role="small"), config, state)) == ["nano-free", "qwen-local"]
+    assert names(plan(req(session="s", role="small"), config, state)) == ["qwen-local", "nano-free"]
 
 
 def test_bypass_forwards_by_name_or_upstream_id(config: Config, state: RoutingState) -> None:
