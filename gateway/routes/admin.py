@@ -1,6 +1,7 @@
 """Admin endpoints: liveness, readiness, metrics, stats, recent requests, live events.
 
-They answer loopback clients, or a request carrying the gateway token.
+They answer loopback clients, or a request carrying the gateway token: routes/auth.py's
+hook checks that for every route, so no view here repeats it.
 """
 
 from __future__ import annotations
@@ -22,11 +23,6 @@ def _json(obj: object, status: int = 200) -> Response:
 
 
 def register(app: Quart, rt: Runtime, authorized: Callable[[], bool]) -> None:
-    def guard() -> Response | None:
-        if authorized():
-            return None
-        return _json(error_body("openai", 401, "admin routes answer loopback clients or the gateway token"), 401)
-
     who = identity.IdentityCache()
 
     @app.get("/health")
@@ -51,24 +47,18 @@ def register(app: Quart, rt: Runtime, authorized: Callable[[], bool]) -> None:
         status = 503 if rt.ledger is None or rt.client is None or tier_problem else 200
         return _json({"ready": status == 200, "problems": problems}, status)
 
-    identity.register(app, rt, guard)
+    identity.register(app, rt, lambda: None)  # routes/auth.py gates every route
 
     @app.get("/metrics")
     async def metrics() -> Response:
-        if (denied := guard()) is not None:
-            return denied
         return Response(render_metrics(rt), content_type="text/plain; version=0.0.4")
 
     @app.get("/xx/stats")
     async def stats() -> Response:
-        if (denied := guard()) is not None:
-            return denied
         return _json(rt.snapshot())
 
     @app.get("/xx/requests")
     async def requests() -> Response:
-        if (denied := guard()) is not None:
-            return denied
         try:
             limit = max(1, min(1000, int(request.args.get("limit", "100"))))
         except ValueError:
@@ -78,8 +68,6 @@ def register(app: Quart, rt: Runtime, authorized: Callable[[], bool]) -> None:
 
     @app.get("/xx/usage")
     async def usage_view() -> Response:
-        if (denied := guard()) is not None:
-            return denied
         try:
             since = usage.parse_since(request.args.get("since", "7d"), rt.clock())
             by = request.args.get("by", "day")
@@ -91,14 +79,10 @@ def register(app: Quart, rt: Runtime, authorized: Callable[[], bool]) -> None:
 
     @app.get("/xx/models")
     async def admin_models() -> Response:
-        if (denied := guard()) is not None:
-            return denied
         return _json({"models": rt.models(), "pools": rt.pools()})
 
     @app.post("/xx/models/<name>/reset")
     async def admin_reset(name: str) -> Response:
-        if (denied := guard()) is not None:
-            return denied
         if name not in rt.config.models:
             return _json(error_body("openai", 404, f"unknown model {name!r} (models: {', '.join(rt.config.models)})"), 404)
         rt.routing.health.reset(name)
@@ -108,8 +92,6 @@ def register(app: Quart, rt: Runtime, authorized: Callable[[], bool]) -> None:
 
     @app.get("/xx/events")
     async def events() -> Response:
-        if (denied := guard()) is not None:
-            return denied
         hello = {"version": rt.version, "started": rt.started, "instance": rt.instance}
         resp = Response(rt.broker.stream(hello), content_type="text/event-stream", headers={"cache-control": "no-cache"})
         resp.timeout = None

@@ -1,0 +1,120 @@
+"""The provider APIs agents call: Messages, Chat Completions, Responses, Gemini, model lists.
+
+Each is served bare (`/v1/...`, the default tier, the agent guessed from headers) and under
+the launcher's `/x/<agent>/<route>/<tier>` prefix. A body is parsed and validated once here;
+anything malformed gets a 400 in the endpoint's own dialect before the proxy sees it.
+`count_tokens` (Claude Code calls it often) and the model lists are answered locally and
+never spend upstream quota. Authentication is not here: routes/auth.py gates every route.
+"""
+
+from __future__ import annotations
+
+import orjson
+from quart import Quart, Response, request
+
+from gateway.config.dialects import json_error, validate
+from gateway.identify import Ident, agent_from_headers, from_prefix
+from gateway.protocols.count_tokens import estimate
+from gateway.proxy import Incoming, Proxy
+from gateway.runtime import Runtime
+
+PREFIX = "/x/<agent>/<route>/<tier>"
+ENDPOINTS = {
+    "/v1/messages": "anthropic",
+    "/v1/chat/completions": "openai",
+    "/v1/responses": "responses",
+}
+CONTEXT = 131072  # what a model list advertises when the config does not say
+
+
+def _json(obj: object) -> Response:
+    return Response(orjson.dumps(obj), content_type="application/json")
+
+
+async def read_json(endpoint: str) -> tuple[dict | None, bytes, Response | None]:
+    raw = await request.get_data(cache=False)
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        return None, raw, json_error(endpoint, 400, f"request body is not valid JSON: {exc}")
+    problem = validate(endpoint, body)
+    if problem:
+        return None, raw, json_error(endpoint, 400, problem)
+    return body, raw, None
+
+
+def bare_ident() -> Ident:
+    return Ident(agent_from_headers(request.headers), "p", None)
+
+
+def register(app: Quart, rt: Runtime, proxy: Proxy) -> None:
+    async def serve(endpoint: str, ident: Ident, model: str | None = None, stream: bool | None = None) -> Response:
+        body, raw, problem = await read_json(endpoint)
+        if problem is not None or body is None:
+            return problem  # type: ignore[return-value]
+        inc = Incoming(endpoint, ident, request.path, raw, body, request.headers,
+                       stream=body.get("stream") is True if stream is None else stream,
+                       model=model if model is not None else str(body.get("model", "")))
+        return await proxy.handle(inc)
+
+    for suffix, endpoint in ENDPOINTS.items():
+
+        async def bare(endpoint: str = endpoint) -> Response:
+            return await serve(endpoint, bare_ident())
+
+        async def prefixed(agent: str, route: str, tier: str, endpoint: str = endpoint) -> Response:
+            ident = from_prefix(agent, route, tier)
+            if isinstance(ident, str):
+                return json_error(endpoint, 404, ident)
+            return await serve(endpoint, ident)
+
+        app.add_url_rule(suffix, f"bare_{endpoint}", bare, methods=["POST"])
+        app.add_url_rule(PREFIX + suffix, f"prefixed_{endpoint}", prefixed, methods=["POST"])
+
+    async def gemini(call: str, agent: str | None = None, route: str | None = None, tier: str | None = None) -> Response:
+        """Gemini puts the model and streaming in the URL (`/v1beta/models/<m>:streamGenerateContent`)."""
+        model, _, method = call.rpartition(":")
+        if method == "countTokens":
+            body, _, problem = await read_json("gemini")
+            return problem or _json({"totalTokens": estimate(body or {}, "gemini")})
+        if method not in ("generateContent", "streamGenerateContent") or not model:
+            return json_error("gemini", 404, f"unknown Gemini method {call!r}")
+        ident = bare_ident() if agent is None else from_prefix(agent, route or "p", tier or "")
+        if isinstance(ident, str):
+            return json_error("gemini", 404, ident)
+        return await serve("gemini", ident, model=model, stream=method == "streamGenerateContent")
+
+    app.add_url_rule("/v1beta/models/<call>", "gemini_bare", gemini, methods=["POST"])
+    app.add_url_rule(PREFIX + "/v1beta/models/<call>", "gemini_prefixed", gemini, methods=["POST"])
+    _local(app, rt)
+
+
+def _local(app: Quart, rt: Runtime) -> None:
+    """What the gateway answers itself: token counts and model lists."""
+
+    async def count_tokens(**_: str) -> Response:
+        raw = await request.get_data(cache=False)
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            return json_error("anthropic", 400, f"request body is not valid JSON: {exc}")
+        if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+            return json_error("anthropic", 400, "'messages' is required and must be a list")
+        return _json({"input_tokens": estimate(body, "anthropic")})
+
+    async def models(**_: str) -> Response:
+        data = [{"id": name, "object": "model", "owned_by": "xx", "type": "model", "display_name": name,
+                 "created": 0, "context_length": CONTEXT} for name in rt.config.models]
+        return _json({"object": "list", "data": data, "has_more": False})
+
+    async def one_model(model: str, **_: str) -> Response:
+        """Agents (Hermes) probe a model's metadata before each turn; any name a tier can serve is fine."""
+        return _json({"id": model, "object": "model", "owned_by": "xx", "created": 0, "context_length": CONTEXT})
+
+    app.add_url_rule("/v1/messages/count_tokens", "count_tokens", count_tokens, methods=["POST"])
+    app.add_url_rule(PREFIX + "/v1/messages/count_tokens", "count_tokens_prefixed", count_tokens, methods=["POST"])
+    for path, name in (("/v1/models", "models"), ("/api/v1/models", "models_openrouter")):
+        app.add_url_rule(path, name, models, methods=["GET"])
+        app.add_url_rule(PREFIX + path, f"{name}_prefixed", models, methods=["GET"])
+    app.add_url_rule("/v1/models/<path:model>", "model_one", one_model, methods=["GET"])
+    app.add_url_rule(PREFIX + "/v1/models/<path:model>", "model_one_prefixed", one_model, methods=["GET"])
