@@ -45,11 +45,26 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--poll", type=float, default=2.0, metavar="S", help="seconds between stats polls (default 2)"
     )
+    p.add_argument(
+        "--screenshot",
+        metavar="PATH",
+        help="render the recorded demo scene to PATH (.svg, plus .png when cairosvg or rsvg-convert is present) and exit",
+    )
+    p.add_argument("--size", default="120x36", metavar="WxH", help="terminal size for --screenshot (default 120x36)")
     return p
 
 
 def main(argv: list[str]) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.screenshot:
+        from xx.dash import screenshot
+
+        try:
+            w, h = (int(x) for x in args.size.lower().split("x"))
+        except ValueError:
+            parser.error(f"--size {args.size!r}: expected WIDTHxHEIGHT, e.g. 120x36")
+        return screenshot.main(args.screenshot, (w, h))
     url, token = args.url, args.token
     if url is None or token is None:
         from gateway import config as gconfig

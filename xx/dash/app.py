@@ -78,6 +78,7 @@ class DashApp(App[int]):
         apply_hz: float = 10.0,
         starter: Callable[[], str] | None = default_starter,
         clock: Callable[[], float] = time.time,
+        scene: list[Event] | None = None,
     ) -> None:
         super().__init__()
         self.url = url.rstrip("/")
@@ -90,6 +91,7 @@ class DashApp(App[int]):
         self.apply_interval = 1.0 / apply_hz
         self.starter = starter
         self.clock = clock
+        self.scene = scene  # a recorded scene instead of a gateway (the screenshot)
         self.state = DashState(url=self.url)
         self.paused = False
         self.filter_query = ""
@@ -129,9 +131,14 @@ class DashApp(App[int]):
         self._layout(self.size.width, self.size.height)
         self.refresh_views()
         self.requests_log.focus()
+        self.set_interval(1.0, self._tick)
+        if self.scene is not None:
+            for ev in self.scene:
+                self.push(ev)
+            self.drain()
+            return
         self.poll_now()
         self.run_worker(self._read_events, group="events", exclusive=True, exit_on_error=False)
-        self.set_interval(1.0, self._tick)
 
     def on_resize(self, event: tevents.Resize) -> None:
         self._layout(event.size.width, event.size.height)

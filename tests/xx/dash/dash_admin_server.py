@@ -11,39 +11,19 @@ import copy
 import json
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from support.servers import free_port
 
 from gateway.protocols.sse import encode
-
-FIXTURES = Path(__file__).parent / "fixtures"
-T0 = 1767261600.0  # "now" when the fixtures were recorded
-TIME_KEYS = frozenset({"started", "first_byte", "ended", "until", "reset_at", "last_error_at", "t"})
-
-
-def shift_times(obj: Any, delta: float) -> Any:
-    """Move every epoch in a fixture by `delta`, so countdowns are live relative to the real clock."""
-    if isinstance(obj, dict):
-        return {
-            k: (v + delta if k in TIME_KEYS and isinstance(v, (int, float)) else shift_times(v, delta))
-            for k, v in obj.items()
-        }
-    if isinstance(obj, list):
-        return [shift_times(v, delta) for v in obj]
-    return obj
+from xx.dash import scene
+from xx.dash.scene import T0, shift_times  # noqa: F401  (re-exported for the tests and the bench)
 
 
 def load_fixtures(now: float | None = None) -> dict[str, Any]:
-    """health, stats, models, requests, events — rebased so that the recording's 'now' is `now`."""
-    data = {
-        name: json.loads((FIXTURES / f"{name}.json").read_text())
-        for name in ("health", "stats", "models", "requests", "events")
-    }
-    return shift_times(data, 0.0 if now is None else now - T0)
-
+    """The recorded scene (xx/dash/scene), rebased so that the recording's 'now' is `now`."""
+    return scene.load(now)
 
 
 class AdminServer:
