@@ -169,7 +169,7 @@ class _Builder:
         age = float(self.get(t, "max_age_h", float, "scan", 24.0))
         if age <= 0:
             self.bad("scan.max_age_h", f"must be a positive number of hours, got {age}")
-        return ScanSettings(max_age_h=age if age > 0 else 24.0, budget=self.positive(t, "budget", "scan") or 40)
+        return ScanSettings(max_age_h=age if age > 0 else 24.0, budget=self.positive(t, "budget", "scan") or 12)
 
     def tables(self, data: Mapping[str, Any], key: str) -> dict[str, Mapping[str, Any]]:
         out = {}

@@ -151,7 +151,7 @@ class ScanSettings:
     """`[scan]`: how often the model scan may refresh itself and how many probe requests it may spend."""
 
     max_age_h: float = 24.0
-    budget: int = 40
+    budget: int = 12  # OpenRouter's free accounts get 50 requests a day: a scan must not eat them
 
 
 @record

@@ -40,6 +40,8 @@ class ScanView:
         takes any usable model. Models the scan found broken go last, never first.
         """
         listed = list(dict.fromkeys(tier.models_for(role)))
+        if role == "small" and tier.roles.get("small"):
+            return listed  # side calls want the fast, plentiful models the list names, not the best agent
         free_only = bool(listed) and all(_free(config.models.get(n)) for n in listed)
         best = [n for n in self.ranked if not free_only or _free(self.model(n, config))][:MAX_RANKED]
         if not best and not listed:

@@ -30,7 +30,7 @@ def cfg(model: str = "", rank: str = "scan", extra: str = ""):
 
 def test_defaults_and_values() -> None:
     c = cfg()
-    assert c.models["a"].context is None and c.scan.max_age_h == 24.0 and c.scan.budget == 40
+    assert c.models["a"].context is None and c.scan.max_age_h == 24.0 and c.scan.budget == 12
     assert c.tiers["best"].rank == "scan"
     c = cfg("context = 32768", extra="[scan]\nmax_age_h = 6\nbudget = 12")
     assert c.models["a"].context == 32768 and c.scan.max_age_h == 6.0 and c.scan.budget == 12
