@@ -95,7 +95,9 @@ class Governor:
         if what is None:
             return
         if what.scope == "key":
-            if attempt.key:
+            # Retire it only while another key can take over: a lone key stays with the breaker
+            # (open, then probe), so a passing 401 never takes a provider away until a restart.
+            if attempt.key and len(quotas.active_keys(model)) > 1:
                 quotas.retire(attempt.key, what.reason)
         else:
             quotas.cool(model, what.until or now, what.reason, key=attempt.key, whole_pool=what.scope == "pool")
