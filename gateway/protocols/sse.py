@@ -30,11 +30,12 @@ class SSEDecoder:
     `limit` raises StreamTooLarge instead of growing the buffer. Read on the side:
     `boundary` (the stream offset just past the last blank line, where a whole event ends,
     so a relay can forward whole events without searching again) and `junk` (the first
-    line that is no SSE field at all: garbage, an HTML error page).
+    line that is no SSE field at all: garbage, an HTML error page), `comments` (how many `:` lines
+    came, e.g. keep-alives: they are not events and not content) and `last_comment`.
     """
 
-    __slots__ = ("_buf", "_data", "_event", "_id", "_offset", "_pending_cr", "_scan", "_size", "boundary", "junk",
-                 "limit")
+    __slots__ = ("_buf", "_data", "_event", "_id", "_offset", "_pending_cr", "_scan", "_size", "boundary",
+                 "comments", "junk", "last_comment", "limit")
 
     def __init__(self, limit: int = MAX_EVENT) -> None:
         self._buf = bytearray()
@@ -48,6 +49,8 @@ class SSEDecoder:
         self.boundary = 0
         self.junk: str | None = None
         self.limit = limit
+        self.comments = 0  # `:` lines (OpenRouter's `: OPENROUTER PROCESSING` keep-alives): never events
+        self.last_comment: str | None = None
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
         if not chunk:
@@ -120,6 +123,8 @@ class SSEDecoder:
             return ev
         line = raw.decode("utf-8", errors="replace")
         if line.startswith(":"):
+            self.comments += 1
+            self.last_comment = line[1:].strip()[:120]
             return None
         name, sep, value = line.partition(":")
         if sep and value.startswith(" "):

@@ -87,8 +87,8 @@ class ReplayUpstream:
     """A loopback provider serving recordings by the request's `model`; `extra` adds scripted ones.
 
     `extra` maps a model name to a list of frames (bytes) or a callable `(request body) -> frames`,
-    for shapes no public recording has (e.g. OpenRouter's comment lines); a frame of `None` is a
-    pause (`pause` seconds).
+    for shapes no public recording has (e.g. OpenRouter's comment lines); a number instead of a
+    frame is a pause of that many seconds.
     """
 
     def __init__(self, recordings: list[Recording] | None = None, extra: dict[str, Any] | None = None,
@@ -136,15 +136,15 @@ class ReplayUpstream:
             return web.Response(body=rec.raw(), status=rec.meta.get("status", 200), content_type="application/json")
         return await self._write(request, rec.frames())
 
-    async def _write(self, request: Any, frames: list[bytes | None]) -> Any:
+    async def _write(self, request: Any, frames: list[bytes | float]) -> Any:
         from aiohttp import web
 
         resp = web.StreamResponse(status=200, headers={"content-type": "text/event-stream"})
         await resp.prepare(request)
         every = max(1, len(frames) // PAUSES_PER_STREAM)
         for i, frame in enumerate(frames):
-            if frame is None:
-                await asyncio.sleep(self.pause * 50)
+            if isinstance(frame, int | float):
+                await asyncio.sleep(frame)
                 continue
             cut = _cut_point(frame)
             await resp.write(frame[:cut])
