@@ -7,6 +7,7 @@ tell "we decided this" from a bug. The tree (where a class lives, when not here)
      └── GatewayError
           ├── UpstreamError           an attempt failed talking to a provider; `.kind` is an UpstreamKind
           ├── SkipCandidate           a before-send hook refuses this candidate now (no quota, no slot)
+          ├── LedgerWriteFailed       a row could not be committed (the response then fails, not completes)
           ├── StreamTooLarge          one SSE line/event or a held prefix went past its limit
           │                           (also a ValueError: the SSE decoder raises it as bad input)
           ├── TranslationError        protocols/errors.py: a request the target dialect cannot express (400)
@@ -65,3 +66,7 @@ class SkipCandidate(GatewayError):
 
 class StreamTooLarge(GatewayError, ValueError):
     """One SSE line or event, or a held stream prefix, is larger than the gateway accepts."""
+
+
+class LedgerWriteFailed(GatewayError):
+    """An Exchange row could not be committed: its response must not complete as if it had been."""

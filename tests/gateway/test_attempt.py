@@ -127,3 +127,26 @@ def test_redirect_is_a_failed_attempt_not_an_answer(upstreams, make_gateway, str
     gw2 = make_gateway(two_model_config(free_port(), a.url, b.url, models=("a",)))
     r = httpx.post(f"{gw2.url}/v1/messages", json={**BODY, "stream": stream}, timeout=10)
     assert r.status_code == 502 and r.json()["type"] == "error"
+
+
+def test_quota_is_spent_only_by_attempts_that_reached_the_provider(upstreams, make_gateway, tmp_path) -> None:
+    """A refused connection spends no rpm/rpd, in memory and when rebuilt from the ledger at restart."""
+    _, b = upstreams
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens: connection refused
+    cfg = two_model_config(free_port(), dead, b.url)
+    ledger = tmp_path / "quota.sqlite3"
+    gw = make_gateway(cfg, ledger=ledger)
+    b.queue(FAIL_500, OK_JSON)
+    assert httpx.post(f"{gw.url}/v1/messages", json=BODY, timeout=10).status_code == 502  # a refused, b 500
+    assert httpx.post(f"{gw.url}/v1/messages", json=BODY, timeout=10).status_code == 200  # a refused, b ok
+    rows = gw.rows(at_least=2)
+    assert [x["reached"] for r in rows for x in r["attempts"]] == [False, True, False, True]
+
+    def used(g, name: str) -> tuple[int, int]:
+        snap = g.rt.routing.quotas.snapshot(g.rt.config.models[name])
+        return snap["rpm"]["used"], snap["rpd"]["used"]
+
+    assert used(gw, "a") == (0, 0) and used(gw, "b") == (2, 2)
+    gw.stop()
+    again = make_gateway(two_model_config(free_port(), dead, b.url), ledger=ledger)
+    assert used(again, "a") == (0, 0) and used(again, "b") == (2, 2)
