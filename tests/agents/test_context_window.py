@@ -1,0 +1,73 @@
+"""A real Claude Code on a tier whose models have a 32k window: the launcher's compaction variables,
+no over-window request upstream, and the "prompt is too long" answer Claude Code acts on.
+
+Its own world (simulator, config, gateway port): the tier `f` here has `context = 32768` on every
+model, which the shared world's config must not have.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from agents.harness import World
+from agents.installer import Installed
+
+pytestmark = pytest.mark.agents
+
+WINDOW = 32768
+CLAUDE_CODE_PATTERN = re.compile(r"prompt is too long[^0-9]*(\d+)\s*tokens?\s*>\s*(\d+)", re.I)
+
+
+@pytest.fixture(scope="module")
+def small_world(installed: Installed, runs_dir: tuple[Path | None, str | None]) -> Iterator[World]:
+    if "claude" in installed.skipped:
+        pytest.skip(f"claude not installed: {installed.skipped['claude']}")
+    from gateway.simulator.config import sim_config_text
+
+    runs = runs_dir[0] or installed.root / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix="ctx-", dir=runs))
+    w = World(root, [str(installed.bin_dir())])
+    text = sim_config_text(w.sim_url, port=w.gateway_port, rpm=100_000, rpd=1_000_000)
+    text = re.sub(r"(\[models\.sim-[a-z]+\]\n)", rf"\1context = {WINDOW}\n", text)  # every model: a 32k window
+    w.config.write_text(text)
+    try:
+        yield w
+    finally:
+        w.close()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_the_plan_sets_claude_codes_compaction_window(small_world: World) -> None:
+    env = small_world.dry_run("cipf")["env"]
+    assert env["CLAUDE_CODE_AUTO_COMPACT_WINDOW"] == str(WINDOW)
+    # Claude Code 2.1.197 compacts at min(pct% of (max(100000, window) - 20000), ...): 30 % of 80000 = 24000 < 32768
+    assert env["CLAUDE_AUTOCOMPACT_PCT_OVERRIDE"] == "30"
+    assert "CLAUDE_CODE_MAX_CONTEXT_TOKENS" not in env
+
+
+def test_a_real_turn_fits_and_an_over_window_one_never_goes_upstream(small_world: World) -> None:
+    w = small_world
+    ok = w.xx("cnpf", "-p", "say hi", cwd=w.project("claude"))
+    assert ok.returncode == 0 and "SIM-ANSWER(" in ok.stdout, ok.describe()
+    # ~120 KB of prompt: over the 32k window by the gateway's estimate, under Linux's 128 KB argument limit
+    big = w.xx("cnpf", "-p", "summarise this: " + "lorem ipsum dolor sit amet " * 4400, cwd=w.project("claude"))
+    rows = w.wait_ledger(ok.started, "claude", count=2)
+    refused = [r for r in rows if r["status"] == 400]
+    assert refused, f"no refused request\n{big.describe()}\n{[(r['role'], r['status'], r['error']) for r in rows]}"
+    for r in refused:
+        m = CLAUDE_CODE_PATTERN.search(r["error"] or "")
+        assert m and int(m.group(1)) > WINDOW and int(m.group(2)) == WINDOW, r["error"]
+        assert not r["attempts"], "a refused request must not have been tried upstream"
+    # Claude Code read both numbers out of the error (its own message: "Prompt is too long · the request is
+    # ~N tokens (limit 32768) ..."): the shape it acts on, compacting when the conversation allows it
+    assert big.returncode != 0 and f"limit {WINDOW}" in big.stdout, big.describe()
+    for call in w.sim_calls(ok.started):
+        size = len(json.dumps(call["body"]))
+        assert size // 4 <= WINDOW, f"an over-window request reached the provider: ~{size // 4} tokens"
