@@ -99,7 +99,8 @@ def plan(spec: Spec, profile: Profile, config: Config, options: Options) -> Laun
     if url:
         values |= {"url": url, "base": f"{url}/x/{profile.name}{UNGUARDED if options.unguarded else ''}/{spec.route}/{tier}", "token": token}
     values |= {"model": model or "", "session": options.session or "", "prompt": options.prompt or ""}
-    context = context_values(profile, config, tier, options.scan) if spec.route == "p" else {}
+    # Route b forwards the model the agent asked for: the tier's windows say nothing about it (defaults only).
+    context = context_values(profile, config, tier if spec.route == "p" else None, options.scan)
     values |= {k: v for k, v in context.items() if k != "apply"}
 
     # Files first: their content decides the per-launch directory, which env and argv then name.

@@ -88,6 +88,9 @@ def test_codex_gets_its_config_keys_and_pi_its_model_entry() -> None:
     pi = launch("pipf")
     assert any("contextWindow: 32768," in text for text in pi.files.values())
     assert any("contextWindow: 200000," in text for text in launch("pipo").files.values())
+    for code in ("pibf", "pid", "xibf", "cibf"):  # no placeholder is ever left unrendered
+        lp = launch(code)
+        assert not any("{window}" in t or "{compact" in t for t in [*lp.files.values(), *lp.argv]), code
 
 
 def test_context_values_is_a_pure_table() -> None:
