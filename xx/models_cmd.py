@@ -35,13 +35,52 @@ def from_config(cfg: Config) -> list[dict[str, Any]]:
 
 
 def fetch(cfg: Config) -> list[dict[str, Any]] | None:
+    body = fetch_view(cfg)
+    return body.get("models") if body is not None else None
+
+
+def fetch_view(cfg: Config) -> dict[str, Any] | None:
+    """The gateway's whole /xx/models document (models, and pools with their keys), None when down."""
     from xx.supervisor import _get
 
     try:
         status, body = _get(cfg, "/xx/models", timeout=2.0)
     except (OSError, ValueError):
         return None
-    return body.get("models") if status == 200 and isinstance(body, dict) else None
+    return body if status == 200 and isinstance(body, dict) else None
+
+
+def pools_from_config(cfg: Config) -> list[dict[str, Any]]:
+    """Pools and keys as the config declares them (no usage): what `xx models` shows with the gateway down."""
+    from gateway.routing.keys import fingerprint
+
+    out = []
+    for name, pool in cfg.pools.items():
+        providers = {m.provider for m in cfg.models.values() if m.provider in cfg.providers and cfg.pool_of(m) == name}
+        keys = [{"ref": ref, "key": fingerprint(value) or None, "skip": None if value else f"{ref} unset",
+                 "rpm": {"used": None, "limit": pool.rpm}, "rpd": {"used": None, "limit": pool.rpd}}
+                for p in sorted(providers) for ref, value in cfg.providers[p].keys]
+        out.append({"name": name, "provider": ", ".join(sorted(providers)), "rpm": pool.rpm, "rpd": pool.rpd,
+                    "tpm": pool.tpm, "max_concurrency": pool.max_concurrency, "keys": keys})
+    return out
+
+
+def render_pools(pools: list[dict[str, Any]], now: float) -> list[str]:
+    """One line per pool and key: used/limit per minute and per day, reset, in flight, why skipped."""
+    table = [["POOL", "KEY", "RPM", "TODAY", "RESETS", "IN FLIGHT", "SKIPPED BECAUSE"]]
+    for p in pools:
+        cap = p.get("max_concurrency")
+        for k in p.get("keys") or [{}]:
+            rpm, rpd = k.get("rpm") or {}, k.get("rpd") or {}
+            reset = rpd.get("reset_at")
+            resets = "-" if not reset or not rpd.get("limit") else f"in {max(0, int(reset - now)) // 3600}h{max(0, int(reset - now)) % 3600 // 60:02d}m"
+            cool = k.get("cooling_until")
+            skip = k.get("skip") or (f"cooling {int(cool - now)}s" if cool and cool > now else "")
+            flight = k.get("in_flight")
+            table.append([p["name"], f"{k.get('ref') or '-'} {k.get('key') or ''}".strip(), _quota(rpm), _quota(rpd),
+                          resets, f"{'-' if flight is None else flight}/{cap or '∞'}", skip])
+    widths = [max(len(str(row[i])) for row in table) for i in range(len(table[0]))]
+    return ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in table]
 
 
 def _pct(v: Any) -> str:
@@ -55,7 +94,8 @@ def _ms(v: Any) -> str:
 def _quota(q: Any) -> str:
     if not isinstance(q, dict):
         return "-"
-    return f"{q.get('used', 0)}/{q['limit']}" if q.get("limit") else str(q.get("used", 0))
+    used = "-" if q.get("used") is None else q["used"]
+    return f"{used}/{q['limit']}" if q.get("limit") else str(used)
 
 
 def render(rows: list[dict[str, Any]], live: bool, color: bool) -> str:
@@ -128,10 +168,15 @@ def main(argv: list[str]) -> int:
 
         u = urlsplit(args.url)
         cfg = replace(cfg, gateway=replace(cfg.gateway, host=u.hostname or "127.0.0.1", port=u.port or 80))
-    live_rows = fetch(cfg)
+    view = fetch_view(cfg)
+    live_rows = view.get("models") if view is not None else None
     rows = live_rows if live_rows is not None else from_config(cfg)
+    pools = view.get("pools") if view is not None and "pools" in view else pools_from_config(cfg)
     if args.json:
-        print(json.dumps({"live": live_rows is not None, "models": rows}, indent=2))
+        print(json.dumps({"live": live_rows is not None, "models": rows, "pools": pools}, indent=2))
     else:
         print(render(rows, live_rows is not None, sys.stdout.isatty()))
+        if pools:
+            print()
+            print("\n".join(render_pools(pools, time.time())))
     return 0

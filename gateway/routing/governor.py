@@ -42,7 +42,7 @@ class Gates:
         self.scale = scale  # real seconds per configured second (a compressed clock in benchmarks)
         self._busy: dict[tuple[str, str], int] = {}
         self._waiters: dict[tuple[str, str], deque[asyncio.Future[None]]] = {}
-        self.waits: deque[float] = deque(maxlen=10_000)  # seconds waited by each acquire that waited
+        self.waits: deque[float] = deque(maxlen=10_000)  # seconds each capped acquire waited (0: at once)
         self.timeouts = 0
 
     def in_flight(self, gate: tuple[str, str]) -> int:
@@ -59,6 +59,7 @@ class Gates:
         queue = self._waiters.setdefault(gate, deque())
         if self._busy.get(gate, 0) < limit and not queue:
             self._busy[gate] = self._busy.get(gate, 0) + 1
+            self.waits.append(0.0)
             return True
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         queue.append(fut)
@@ -71,6 +72,7 @@ class Gates:
             else:
                 fut.cancel()
             self.timeouts += 1
+            self.waits.append(self._now() - t0)
             return False
         except asyncio.CancelledError:
             if fut.done() and not fut.cancelled():

@@ -130,7 +130,9 @@ class Quotas:
                 hits.append(Unavailable(f"{label}: {lim.rpm} requests per minute used", frees))
             if lim.rpd is not None and w.day_count >= lim.rpd:
                 hits.append(Unavailable(f"{label}: {lim.rpd} requests per UTC day used", next_utc_midnight(now)))
-            if lim.tpm is not None and w.minute and w.tokens() + tokens > lim.tpm:
+            if lim.tpm is not None and tokens > lim.tpm:  # the provider refuses it whatever the minute holds
+                hits.append(Unavailable(f"{label}: a {tokens}-token request is over its {lim.tpm} tokens per minute"))
+            elif lim.tpm is not None and w.minute and w.tokens() + tokens > lim.tpm:
                 hits.append(Unavailable(f"{label}: {lim.tpm} tokens per minute used", _tpm_frees(w, tokens, lim.tpm)))
         if not hits:
             return None

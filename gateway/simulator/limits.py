@@ -122,6 +122,7 @@ class LimitBook:
         self._inflight: dict[tuple[str, str], int] = {}
         self.admitted = 0
         self.refused = 0
+        self.refusals: dict[str, int] = {}  # "provider: what" -> count, to see which limit bit
 
     def admit(self, provider: str, key: str, model: str, tokens: int) -> Verdict | None:
         """None when the provider has no plan here; otherwise go ahead (200) or a provider-shaped 429."""
@@ -133,17 +134,22 @@ class LimitBook:
             checks = self._checks(plan, provider, key, model, now, offset)
             for counter, lim in checks:
                 if counter.used(lim) + (tokens if lim.unit == "tokens" else 1) > lim.limit:
-                    self.refused += 1
+                    self._count(provider, f"{lim.unit}/{'day' if lim.window == DAY else 'min'} {lim.limit}")
                     return _refuse(plan, lim, counter, checks, now, offset)
             slot = (provider, key)
             if plan.concurrency is not None and self._inflight.get(slot, 0) >= plan.concurrency:
-                self.refused += 1
+                self._count(provider, f"concurrency {plan.concurrency}")
                 return _refuse(plan, None, None, checks, now, offset)
             for counter in {id(c): c for c, _ in checks}.values():
                 counter.add(now, tokens)
             self._inflight[slot] = self._inflight.get(slot, 0) + 1
             self.admitted += 1
             return Verdict(200, _headers(plan, checks, now, offset), hold=slot)
+
+    def _count(self, provider: str, what: str) -> None:
+        self.refused += 1
+        name = f"{provider}: {what}"
+        self.refusals[name] = self.refusals.get(name, 0) + 1
 
     def release(self, verdict: Verdict | None) -> None:
         if verdict is None or verdict.hold is None:

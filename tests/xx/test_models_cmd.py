@@ -44,3 +44,38 @@ def test_models_offline_then_live(simulator_thread, tmp_path: Path) -> None:
         assert "sim-kimi" in text and "cooling" in text and "last error" in text
     finally:
         subprocess.run([sys.executable, "-m", "xx", "gateway", "down"], env=env, capture_output=True, timeout=60)
+
+
+def test_pools_and_keys_rendered_from_the_gateway_view() -> None:
+    from xx.models_cmd import render_pools
+
+    now = 1_800_000_000.0
+    pools = [{"name": "openrouter-free", "max_concurrency": 4, "keys": [
+        {"ref": "$OR_1", "key": "1a2b3c4d", "rpm": {"used": 3, "limit": 20}, "rpd": {"used": 50, "limit": 50,
+         "reset_at": now + 3 * 3600 + 120}, "in_flight": 2, "skip": "pool 'openrouter-free' key 1a2b3c4d: 50 requests per UTC day used"},
+        {"ref": "$OR_2", "key": "9f8e7d6c", "rpm": {"used": 0, "limit": 20}, "rpd": {"used": 7, "limit": 50,
+         "reset_at": now + 3 * 3600 + 120}, "in_flight": 0, "skip": None, "cooling_until": now + 30},
+    ]}]
+    lines = render_pools(pools, now)
+    assert lines[0].split() == ["POOL", "KEY", "RPM", "TODAY", "RESETS", "IN", "FLIGHT", "SKIPPED", "BECAUSE"]
+    assert "$OR_1 1a2b3c4d" in lines[1] and "3/20" in lines[1] and "50/50" in lines[1] and "in 3h02m" in lines[1]
+    assert "2/4" in lines[1] and "50 requests per UTC day used" in lines[1]
+    assert "cooling 30s" in lines[2]
+
+
+def test_pools_offline_show_each_key_by_fingerprint_never_the_value(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[providers.or]\nprotocol = "openai"\nbase_url = "https://openrouter.ai/api/v1"\n'
+                   'api_keys = ["$OR_1", "$OR_2"]\npool = "free"\n[pools.free]\nrpd = 50\nmax_concurrency = 4\n'
+                   '[models.a]\nprovider = "or"\nid = "a:free"\n[tiers.free]\nletter = "f"\nbig = ["a"]\n'
+                   f'[gateway]\nport = {free_port()}\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "XX_"))}
+    env.update(XX_CONFIG=str(cfg), XDG_STATE_HOME=str(tmp_path / "state"), HOME=str(tmp_path),
+               OR_1="sk-or-v1-secret-one")
+    r = run(env, "--json")
+    assert r.returncode == 0, r.stderr
+    pool = json.loads(r.stdout)["pools"][0]
+    assert [(k["ref"], k["skip"]) for k in pool["keys"]] == [("$OR_1", None), ("$OR_2", "$OR_2 unset")]
+    text = run(env).stdout
+    assert "POOL" in text and "-/50" in text and "$OR_2 unset" in text
+    assert "sk-or-v1-secret-one" not in r.stdout + text
