@@ -25,6 +25,8 @@ from gateway.config.dialects import json_error
 from gateway.errors import UpstreamError
 from gateway.exchange import Exchange
 from gateway.fallback import client_status, falls_back, redirect_error, status_for_kind
+from gateway.guards.body import Broken
+from gateway.guards.hooks import local_answer
 from gateway.identify import Ident
 from gateway.protocols.dispatch import (
     TranslationError,
@@ -67,6 +69,11 @@ class Proxy:
                       endpoint=inc.endpoint, path=inc.path, requested_model=inc.model, stream=inc.stream)
         ex.session = session_key(inc.headers, inc.body, inc.endpoint)
         async with Flow(rt, ex) as flow:
+            if (rec := rt.capture.begin(ex.id, agent=ex.agent, endpoint=inc.endpoint, path=inc.path)) is not None:
+                rec.request(inc.headers, inc.raw)
+            said = rt.guards.before(inc, ex, rt.routing.quotas.snapshot)  # gateway/guards/hooks.py
+            if said is not None:
+                return await self.guard_answer(inc, flow, said)
             choice = self.plan(inc, ex)
             if choice.error is not None:
                 err = choice.error
@@ -83,6 +90,14 @@ class Proxy:
                 if flow.stop:
                     break
             return await self.give_up(inc, flow)
+
+    async def guard_answer(self, inc: Incoming, flow: Flow, text: str) -> Response:
+        """The gateway's own answer (an in-chat command, a stopped loop): no upstream call."""
+        data, content_type = local_answer(text, inc.endpoint, inc.stream, inc.model)
+        if (rec := self.rt.capture.get(flow.ex.id)) is not None:
+            rec.client_bytes(data)
+        await flow.end("ok", 200)
+        return Response(data, status=200, content_type=content_type, headers={"x-xx-exchange": flow.ex.id})
 
     def plan(self, inc: Incoming, ex: Exchange) -> Plan:
         cfg = self.rt.config
@@ -222,16 +237,22 @@ class Proxy:
         assert opened is not None
         try:
             data = await opened.read_all(rt.config.gateway.timeouts.idle)
+            if (rec := rt.capture.get(ex.id)) is not None:
+                rec.upstream_bytes(data)
             parsed = orjson.loads(data)
+            if rt.guards.body(parsed, att.provider.protocol, inc, ex):  # repaired or blocked tool calls
+                data = orjson.dumps(parsed)
             usage = provider_usage(att.provider.protocol, parsed)
             if att.provider.protocol != inc.endpoint:
                 data = orjson.dumps(translate_response(parsed, att.provider.protocol, inc.endpoint,
                                                        requested_model=inc.model, upstream_model=att.model.id))
-        except (UpstreamError, orjson.JSONDecodeError, UpstreamMalformed, TranslationError) as exc:
+        except (UpstreamError, orjson.JSONDecodeError, UpstreamMalformed, TranslationError, Broken) as exc:
             att.fail(f"unusable answer: {exc}", opened.status)
             flow.failed(502, f"{att.model.name}: {att.row.error}")
             return None
         data = rt.scrub_bytes(data)
+        if (rec := rt.capture.get(ex.id)) is not None:
+            rec.client_bytes(data)
         ex.first_byte = rt.clock()
         ex.usage = usage
         att.succeed()

@@ -45,7 +45,7 @@ class Relay:
 
     async def start(self, inc, att: UpstreamAttempt) -> Response | None:
         """A streaming Response, or None (the attempt failed) when nothing could be sent."""
-        tr = translator_for(inc, att)
+        tr = self.rt.capture.tap(self.rt.guards.stream(translator_for(inc, att), inc, att.ex), att.ex.id)
         head = await self.head(att, tr)
         if head is None:
             return None

@@ -19,12 +19,14 @@ import aiohttp
 from gateway import __version__, logs
 from gateway.accounting import classify as cache
 from gateway.accounting.aggregate import Stats
+from gateway.accounting.capture import Capture
 from gateway.accounting.events import Broker
 from gateway.accounting.ledger import Ledger
 from gateway.attempt import Hooks
 from gateway.caching.replay import Coalescer, ReplayCache
 from gateway.config import Config, ConfigError, Price, load, paths
 from gateway.exchange import Exchange
+from gateway.guards.hooks import Guards
 from gateway.routing.affinity import Affinity
 from gateway.routing.attempt_hooks import Governor
 from gateway.routing.health import Health
@@ -75,6 +77,9 @@ class Runtime:
         self.routing.scan = self.scan.view(config)
         self.in_flight = 0
         self.hooks = Hooks()  # before_send / on_response / on_finish of every upstream attempt
+        self.guards = Guards(lambda: self.config, clock)  # in-chat commands, tool-call repair/danger, loops
+        self.capture = Capture(self.ledger_path.parent, enabled=config.capture.enabled, max_mb=config.capture.max_mb,
+                               secrets=lambda: self._secrets).install(self.hooks)  # wire capture (xx capture)
         self.governor = Governor(self).install()  # keys, pool slots, rate-limit headers (gateway.routing.attempt_hooks)
         self.config_error: str | None = None
         self._config_mtime = self._mtime()
@@ -160,6 +165,7 @@ class Runtime:
         self.config = new
         self.config_error = None
         self._set_secrets(new)
+        self.capture.config_enabled, self.capture.max_bytes = new.capture.enabled, int(new.capture.max_mb * 1048576)
         self.routing.quotas.update_config(new)
         self.routing.health.breaker = new.breaker
         self.routing.scan = self.scan.view(new)
@@ -253,6 +259,8 @@ class Runtime:
                 a.error = self.scrub(a.error)
         cache.annotate(ex, price, replay=replay)
         self.stats.add(ex)
+        self.guards.remember(ex)
+        self.capture.finish(ex)
         self.aggregate.add(ex)
         if self.broker.subscribers:
             self.broker.publish("exchange", ex.to_dict())

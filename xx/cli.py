@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "install": ("xx.aliases", "write shell aliases (bash, zsh, fish)"),
     "doctor": ("xx.doctor", "diagnose agents, config, keys and the gateway"),
     "cache": ("xx.cache_cmd", "inspect or clear the exact replay cache"),
+    "capture": ("xx.capture_cmd", "wire capture of the gateway's exchanges: on, off, status, tail, show ID"),
     "usage": ("xx.usage_cmd", "requests, tokens, cost and cache savings from the ledger, by day/agent/model/…"),
 }
 

@@ -47,6 +47,7 @@ CREATE INDEX IF NOT EXISTS exchanges_started ON exchanges(started);
 """
 
 COLUMNS = ["id", "started", "first_byte", "ended", "agent", "route", "tier", "role", "endpoint", "path", "session", "requested_model", "model", "provider", "stream", "status", "outcome", "input", "output", "cache_read", "cache_write", "usage_reported", "cache_class", "cost", "saved", "error", "attempts", "skipped", "key_fp"]
+COLUMNS = [*COLUMNS, "guards"]  # JSON {repairs, blocks, notes}: what gateway/guards did (no argument values)
 INSERT = f"INSERT OR REPLACE INTO exchanges ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 MAX_QUEUE = 10_000
 log = logging.getLogger("xx.gateway")
@@ -59,12 +60,19 @@ def connect(path: Path, busy_timeout: float = 10.0) -> sqlite3.Connection:
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     db.executescript(SCHEMA)
+    if "guards" not in {row[1] for row in db.execute("PRAGMA table_info(exchanges)")}:  # guards' record (issue 16)
+        db.execute("ALTER TABLE exchanges ADD COLUMN guards TEXT")
     if "key_fp" not in {row[1] for row in db.execute("PRAGMA table_info(exchanges)")}:  # a ledger from before keys
         db.execute("ALTER TABLE exchanges ADD COLUMN key_fp TEXT")
     return db
 
 
 def to_row(ex: Exchange) -> tuple[Any, ...]:
+    guards = orjson.dumps({"repairs": ex.repairs, "blocks": ex.blocks, "notes": ex.guards}).decode() if ex.guards else None
+    return (*_base_row(ex), guards)
+
+
+def _base_row(ex: Exchange) -> tuple[Any, ...]:
     u = ex.usage
     attempts = [{"model": a.model, "provider": a.provider, "outcome": a.outcome, "status": a.status, "ms": a.ms,
                  "error": a.error, "reached": a.reached, "key": a.key} for a in ex.attempts]
@@ -85,6 +93,8 @@ def from_row(row: sqlite3.Row | tuple[Any, ...]) -> dict[str, Any]:
     d["stream"] = bool(d["stream"])
     d["attempts"] = json.loads(d["attempts"] or "[]")
     d["skipped"] = json.loads(d["skipped"] or "[]")
+    g = json.loads(d.pop("guards", None) or "{}")
+    d.update(repairs=g.get("repairs", 0), blocks=g.get("blocks", 0), guards=g.get("notes", []))
     ex = Exchange.from_dict(d)
     return ex.to_dict()
 
