@@ -88,7 +88,10 @@ def test_codex_gets_its_config_keys_and_pi_its_model_entry() -> None:
     pi = launch("pipf")
     assert any("contextWindow: 32768," in text for text in pi.files.values())
     assert any("contextWindow: 200000," in text for text in launch("pipo").files.values())
-    for code in ("pibf", "pid", "xibf", "cibf"):  # no placeholder is ever left unrendered
+    qwen = launch("qipf")
+    assert any('"contextWindowSize": 32768' in t for t in qwen.files.values())
+    assert any('"contextWindowSize": 131072' in t for t in launch("qipo").files.values())
+    for code in ("pibf", "pid", "xibf", "cibf", "qibf", "qid"):  # no placeholder is ever left unrendered
         lp = launch(code)
         assert not any("{window}" in t or "{compact" in t for t in [*lp.files.values(), *lp.argv]), code
 
