@@ -153,7 +153,7 @@ class PassThrough:
         self.done = True
         self._watch(self._decoder.flush())
         if self._ended:
-            out = bytes(self._held) + (b"\n\n" if self._held else b"")
+            out = bytes(self._held) + (b"\n\n" if self._held.strip() else b"")  # blank lines need no end
         elif self.failed and not reason and self.protocol == "openai":
             out = bytes(self._held) + b"data: [DONE]\n\n"  # the error chunk went out; end it as OpenAI does
         else:

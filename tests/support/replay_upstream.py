@@ -59,7 +59,7 @@ class Recording:
     def frames(self) -> list[bytes]:
         """The recording as the provider puts it on the wire: one SSE event per frame."""
         if self.framing == "sse":
-            return [block.encode() + b"\n\n" for block in self.raw().decode().split("\n\n") if block.strip()]
+            return [block.strip("\n").encode() + b"\n\n" for block in self.raw().decode().split("\n\n") if block.strip()]
         frames = []
         for payload in self.payloads():
             head = ""
