@@ -38,6 +38,7 @@ from gateway.config.model import (
     Timeouts,
 )
 from gateway.config.record import replace
+from gateway.config.team import build_ledger, build_state
 
 
 def default_text() -> str:
@@ -126,7 +127,7 @@ class _Builder:
         return value
 
     def build(self, data: Mapping[str, Any]) -> Config:
-        self.unknown(data, {"gateway", "launcher", "providers", "pools", "models", "tiers", "breaker", "cache", "aliases", "guards", "capture", "scan"}, "(top)")
+        self.unknown(data, {"gateway", "launcher", "providers", "pools", "models", "tiers", "breaker", "cache", "aliases", "guards", "capture", "scan", "state", "ledger"}, "(top)")
         gw = self.gateway(self.table(data, "gateway"))
         pools = {name: self.pool(name, t) for name, t in self.tables(data, "pools").items()}
         providers = {name: self.provider(name, t) for name, t in self.tables(data, "providers").items()}
@@ -160,9 +161,12 @@ class _Builder:
         guards = build_guards(self.table(data, "guards"), self.tables(data, "tiers"), self.bad)
         capture = build_capture(self.table(data, "capture"), self.bad)
         scan = self.scan_settings(self.table(data, "scan"))
+        state = build_state(self.table(data, "state"), lambda v: resolve_ref(v, self.env), self.bad)
+        ledger = build_ledger(self.table(data, "ledger"), lambda v: resolve_ref(v, self.env), self.bad)
         if self.problems:
             raise ConfigError(self.source, self.problems)
-        return Config(gw, providers, models, pools, tiers, breaker, cache, launcher, aliases, self.source, guards=guards, capture=capture, scan=scan)
+        return Config(gw, providers, models, pools, tiers, breaker, cache, launcher, aliases, self.source, guards=guards, capture=capture, scan=scan,
+                      state=state, ledger=ledger)
 
     def scan_settings(self, t: Mapping[str, Any]) -> ScanSettings:
         self.unknown(t, {"max_age_h", "budget"}, "scan")

@@ -15,6 +15,7 @@ from typing import Any
 
 from gateway.config.guards import Capture, Guards
 from gateway.config.record import field, record
+from gateway.config.team import LedgerSettings, StateSettings, url_secrets
 
 PROTOCOLS = ("anthropic", "openai", "responses")
 ROLES = ("big", "middle", "small", "long", "think", "web")
@@ -169,15 +170,14 @@ class Config:
     guards: Guards = field(default_factory=Guards)
     capture: Capture = field(default_factory=Capture)
     scan: ScanSettings = field(default_factory=ScanSettings)
+    state: StateSettings = field(default_factory=StateSettings)  # team mode: gateway.config.team
+    ledger: LedgerSettings = field(default_factory=LedgerSettings)
 
     def tier_for_letter(self, letter: str) -> Tier | None:
         return next((t for t in self.tiers.values() if t.letter == letter), None)
 
     def tier_named(self, name_or_letter: str) -> Tier | None:
         return self.tiers.get(name_or_letter) or self.tier_for_letter(name_or_letter)
-
-    def provider_of(self, model: Model) -> Provider:
-        return self.providers[model.provider]
 
     def pool_of(self, model: Model) -> str | None:
         return model.pool or self.providers[model.provider].pool
@@ -188,4 +188,5 @@ class Config:
         out += [p.api_key for p in self.providers.values() if p.api_key and p.api_key not in out]
         if self.gateway.token:
             out.append(self.gateway.token)
+        out += url_secrets(self.state.url, self.ledger.url)
         return out
