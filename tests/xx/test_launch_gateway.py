@@ -110,6 +110,8 @@ def test_a_key_exported_after_the_gateway_started_restarts_it_once(world) -> Non
     env = {**world.env, "XX_T_KEY": "sk-test-exported-later"}
     st = json.loads(xx(env, "gateway", "status", "--json").stdout)
     assert st["next_launch"]["action"] == "restart" and "XX_T_KEY was set after" in st["next_launch"]["reason"]
+    assert st["ready"] is False and any("default tier 'free' cannot serve" in p for p in st["problems"])
+    assert st["keys"] == {"XX_T_KEY": False}
     assert xx(env, "doctor", "--json").returncode == 0  # the launch would work: it restarts the gateway
     r = xx(env, "cnp", "-p", "hi")
     assert r.returncode == 0, r.stderr
@@ -166,3 +168,19 @@ def test_a_demo_gateway_on_our_port_is_refused_and_never_stopped(world) -> None:
     finally:
         proc.terminate()
         proc.wait(20)
+
+
+def test_a_spent_quota_is_refused_before_exec_with_how_long_to_wait(world) -> None:
+    world.cfg.write_text(config_text(world.sim, world.port).replace('id = "sim/kimi-k2.6:free"',
+                                                                    'id = "sim/kimi-k2.6:free"\nrpm = 1'))
+    env = {**world.env, "XX_T_KEY": "k"}
+    assert xx(env, "gateway", "up").returncode == 0
+    r = httpx.post(world.url + "/x/codex/p/free/v1/chat/completions", timeout=30,
+                   json={"model": "m", "messages": [{"role": "user", "content": "hi"}]})
+    assert r.status_code == 200
+    t0 = time.monotonic()
+    launch = xx(env, "cnp", "-p", "hi")
+    assert launch.returncode == 1 and time.monotonic() - t0 < 2.0
+    assert "every model of tier 'free' (big) is unavailable" in launch.stderr and "fix: wait " in launch.stderr
+    assert not (world.out / "claude.json").exists()
+    assert xx(env, "doctor", "--json").returncode == 1
