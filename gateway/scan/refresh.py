@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gateway.config import Config
+from gateway.config import Config, Model
 from gateway.scan import store
 from gateway.scan.view import ScanView, build
 
@@ -36,6 +36,23 @@ def due(result: dict[str, Any] | None, last_try: float | None, config: Config, n
     return last_try is None or (now - last_try) / 3600.0 >= period_h
 
 
+def count_probes(quotas: Any, result: dict[str, Any] | None, config: Config, view: ScanView, now: float) -> int:
+    """Record another process's probes from today in this gateway's quota windows; how many."""
+    if not result or not isinstance(result.get("sent"), list):
+        return 0
+    by_id = {(m.provider, m.id): m for m in config.models.values()}
+    n = 0
+    for p in result["sent"]:
+        if not isinstance(p, dict) or not isinstance(p.get("at"), int | float) or now - p["at"] > 86400:
+            continue
+        provider, mid = str(p.get("provider")), str(p.get("id"))
+        model = by_id.get((provider, mid)) or view.models.get(mid) or Model(name=mid, provider=provider, id=mid)
+        if model.provider in config.providers:
+            quotas.record(model, 0, at=float(p["at"]))
+            n += 1
+    return n
+
+
 class ScanKeeper:
     def __init__(self, path: Path, clock: Callable[[], float]) -> None:
         self.path = path
@@ -52,8 +69,9 @@ class ScanKeeper:
         return build(self.result, config)
 
     def tick(self, rt: Runtime) -> None:
-        if store.mtime(self.path) != self._mtime:
+        if store.mtime(self.path) != self._mtime:  # `xx models scan` wrote it: its probes spent our quotas too
             rt.routing.scan = self.view(rt.config)
+            count_probes(rt.routing.quotas, self.result, rt.config, rt.routing.scan, self.clock())
         if self.task is None and due(self.result, self._last_try, rt.config, self.clock()):
             from gateway.tasks import spawn
 

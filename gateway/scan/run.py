@@ -56,12 +56,13 @@ async def scan(config: Config, *, budget: int, session: aiohttp.ClientSession | 
         cats = await asyncio.gather(*(_catalog(session, config, p, started, timeouts, budget) for p in providers))
         candidates = sorted((e for c in cats for e in c.entries), key=lambda e: _order(e, config))
         b = Budget(budget)
-        probes = await _probe_all(session, config, candidates, b, quotas, ledger, timeouts, now)
+        probes, sent = await _probe_all(session, config, candidates, b, quotas, ledger, timeouts, now)
         rows = ledger.since(started - HISTORY_DAYS * 86400) if ledger is not None else []
         hist = score.history(r for r in rows if r.get("agent") != SCAN_AGENT)
         models = [_judge(e, probes.get((e.provider, e.id)), hist, config, quotas) for e in candidates]
         return {
             "scanned_at": started, "seconds": round(now() - started, 2), "budget": budget, "spent": b.spent,
+            "sent": sent,  # the probes that reached a provider: a gateway that did not send them counts them
             "catalog_requests": sum(c.requests for c in cats),
             "providers": {c.name: {"ok": c.error is None, "error": c.error, "models": len(c.entries)} for c in cats},
             "models": sorted(models, key=lambda m: (not m["usable"], -m["score"])),
@@ -143,9 +144,11 @@ def _is_openrouter_shape(raw: bytes) -> bool:
 
 
 async def _probe_all(session: aiohttp.ClientSession, config: Config, entries: list[Entry], budget: Budget,
-                     quotas: Any, ledger: Any, timeouts: Timeouts, now: Callable[[], float]) -> dict[tuple[str, str], dict]:
+                     quotas: Any, ledger: Any, timeouts: Timeouts, now: Callable[[], float],
+                     ) -> tuple[dict[tuple[str, str], dict], list[dict[str, Any]]]:
     sem = asyncio.Semaphore(CONCURRENCY)
     out: dict[tuple[str, str], dict] = {}
+    sent: list[dict[str, Any]] = []
 
     async def one(e: Entry) -> None:
         async with sem:
@@ -159,6 +162,7 @@ async def _probe_all(session: aiohttp.ClientSession, config: Config, entries: li
             t0 = now()
             result = await probe(session, config.providers[e.provider], e.id, budget, timeouts, config.secrets())
             if result.reached:
+                sent.append({"provider": e.provider, "id": e.id, "at": t0})
                 if quotas is not None:
                     quotas.record(model, 0)
                 if ledger is not None:
@@ -166,7 +170,7 @@ async def _probe_all(session: aiohttp.ClientSession, config: Config, entries: li
             out[(e.provider, e.id)] = result.as_dict()
 
     await asyncio.gather(*(one(e) for e in entries))
-    return out
+    return out, sent
 
 
 def _model_for(e: Entry, config: Config) -> Model:

@@ -25,3 +25,28 @@ def test_a_stale_scan_is_refreshed_once_within_budget(simulator_thread, make_gat
     calls = simulator_thread.calls()
     time.sleep(2.5)  # several background ticks: the fresh result is not stale, and the try was just made
     assert simulator_thread.calls() == calls
+
+
+def test_probes_another_process_sent_count_in_the_running_gateways_quotas(simulator_thread, make_gateway, tmp_path) -> None:
+    import asyncio
+
+    from gateway.config import Timeouts
+    from gateway.scan.run import scan
+
+    text = scan_config_text(simulator_thread.url, port=free_port()) + '\n[pools.day]\nrpd = 1000\n'
+    text = text.replace('base_url = "' + simulator_thread.url + '/api/v1"',
+                        'base_url = "' + simulator_thread.url + '/api/v1"\npool = "day"')
+    cfg = parse(text, env={})
+    gw = make_gateway(cfg)
+    report = asyncio.run(scan(cfg, budget=4, timeouts=Timeouts(2, 1.5, 1.5)))  # as `xx models scan` does
+    store.save(tmp_path / store.FILE, report)
+    openrouter_sent = sum(1 for p in report["sent"] if p["provider"] == "openrouter")
+    assert openrouter_sent >= 1
+
+    def used() -> int:
+        import httpx
+
+        rows = httpx.get(gw.url + "/xx/models", timeout=5).json()["models"]
+        return next(r for r in rows if r["name"] == "kimi-free")["rpd"]["used"]
+
+    wait_for(lambda: used() == openrouter_sent, 5, f"{openrouter_sent} probes counted in the pool")
