@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 PREFIX = "!/"
+ALT_PREFIX = "//"  # Claude Code eats a leading `!` (its shell mode): `//model NAME` is the same command there
 ANSWER_MARK = "[xx]"
 NAMES = ("model", "tier", "status", "why", "help")
 HELP = (f"{ANSWER_MARK} Commands for the xx gateway (answered here, never sent to a model):\n"
@@ -20,7 +21,8 @@ HELP = (f"{ANSWER_MARK} Commands for the xx gateway (answered here, never sent t
         "  !/tier LETTER  route the rest of this conversation through that tier (!/tier auto: undo)\n"
         "  !/status       which models served the last turns, their quotas, the cache share\n"
         "  !/why          the last request's attempts, and why other models were skipped\n"
-        "  !/help         this text")
+        "  !/help         this text\n"
+        "In Claude Code, where a leading ! runs a shell command, type //model NAME, //status and so on.")
 _INJECTED = ("<system-reminder>", "<environment_context>", "<user_instructions>", "<ide_", "# AGENTS.md",
              "<command-", "<local-command")
 
@@ -52,13 +54,17 @@ def typed_text(content: Any) -> str | None:
 
 
 def parse(text: str | None) -> Command | None:
-    if not text or not text.startswith(PREFIX):
+    """`!/NAME ARG`; `//NAME ARG` only for a known NAME (a message may well start with a `//` comment)."""
+    if not text or not text.startswith((PREFIX, ALT_PREFIX)):
         return None
-    line = text[len(PREFIX):].strip().splitlines()[0] if text[len(PREFIX):].strip() else ""
+    rest = text[2:]
+    line = rest.strip().splitlines()[0] if rest.strip() else ""
     word, _, arg = line.partition(" ")
     word = word.strip().lower()
     if "(" in word and word.endswith(")"):  # !/model(kimi) as llm-interactive-proxy writes it
         word, _, arg = word[:-1].partition("(")
+    if text.startswith(ALT_PREFIX) and (word not in NAMES or rest[:1].isspace()):
+        return None
     return Command(word if word in NAMES else "", arg.strip(), text.strip())
 
 
@@ -137,5 +143,7 @@ def strip_commands(body: dict[str, Any], endpoint: str) -> bool:
 
 
 def mentions_command(raw: bytes) -> bool:
-    """The cheap gate: no `!/` anywhere in the bytes means no command now or in the history."""
-    return b"!/" in raw
+    """The cheap gate: no JSON string starting with `!/` or `//` means no command now or in the history.
+
+    (`"//` and not `//`: every request carries URLs.)"""
+    return b'"!/' in raw or b'"//' in raw or b'" !/' in raw

@@ -115,3 +115,21 @@ def test_replies_carry_the_text(dialect: str) -> None:
     body = json_answer(f"{ANSWER_MARK} hi", dialect, "m")
     assert f"{ANSWER_MARK} hi" in orjson.dumps(body).decode()
     assert b"[xx] hi" in stream_answer(f"{ANSWER_MARK} hi", dialect, "m")
+
+
+def test_claude_code_spelling() -> None:
+    """Claude Code eats a leading `!` (shell mode), so `//model` is accepted too, but only for known names."""
+    c = parse_command("//model beta")
+    assert c is not None and (c.name, c.arg) == ("model", "beta")
+    assert parse_command("// TODO: fix the model") is None
+    assert parse_command("//frobnicate") is None
+    body = {"messages": [{"role": "user", "content": "//status"}]}
+    assert find_command(body, "anthropic").name == "status"
+
+
+def test_gate() -> None:
+    from gateway.guards.commands import mentions_command
+
+    assert not mentions_command(b'{"messages":[{"role":"user","content":"see https://example.com"}]}')
+    assert mentions_command(b'{"messages":[{"role":"user","content":"!/why"}]}')
+    assert mentions_command(b'{"messages":[{"role":"user","content":"//why"}]}')

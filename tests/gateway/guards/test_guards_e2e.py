@@ -76,7 +76,7 @@ def last_row(gw: Any, n: int) -> dict[str, Any]:
 @pytest.mark.parametrize("stream", STREAMS)
 @pytest.mark.parametrize("tier", ["c", "f"])  # c: Anthropic upstream (pass-through), f: Chat upstream (translated)
 def test_anthropic_danger_and_repair(gw, tier: str, stream: bool) -> None:
-    sim, g = gw
+    _, g = gw
     client = claude(g.url, tier)
     msg = ask_anthropic(client, [{"role": "user", "content": f"clean up {DANGER}"}], stream)
     assert [b.type for b in msg.content] == ["text"] and msg.stop_reason == "end_turn"
