@@ -58,6 +58,10 @@ big = ["small", "unknown"]
 [tiers.busy]
 letter = "b"
 big = ["small", "busy"]
+[tiers.lng]
+letter = "l"
+big = ["small"]
+long = ["small", "large"]
 """
 
 
@@ -92,6 +96,15 @@ def test_when_nothing_fits_the_error_is_the_one_claude_code_compacts_on() -> Non
     assert p.error is not None and p.error.status == 400
     m = CLAUDE_CODE_PATTERN.search(p.error.message)
     assert m and (int(m.group(1)), int(m.group(2))) == (200_000, 131_072), p.error.message
+
+
+def test_the_long_role_and_bypass_are_filtered_alike() -> None:
+    cfg = parse(TOML, env={})
+    p = plan(RouteRequest("claude", "p", "lng", "long", tokens=100_000), cfg, state(cfg))
+    assert [c.model.name for c in p.candidates] == ["large"] and p.skipped[0].model == "small"
+    p = plan(RouteRequest("claude", "b", None, "big", requested_model="small-32k", tokens=40_000), cfg, state(cfg))
+    assert p.error is not None and p.error.status == 400 and "40000 tokens > 32768" in p.error.message
+    assert "model 'small-32k'" in p.error.message
 
 
 def test_a_fitting_model_that_is_only_busy_gives_429_not_compaction() -> None:
