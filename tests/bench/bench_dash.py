@@ -5,7 +5,11 @@ RATE exchange events per second for SECONDS seconds; the dashboard runs headless
 process. Lag = time from the server stamping an event (`ended`) to the batch holding it being
 applied to the state and pushed to the widgets. RSS is sampled every second.
 
-    /work/venv/bin/python tests/bench/bench_dash.py [--rate 500] [--seconds 30]
+    .venv/bin/python tests/bench/bench_dash.py [--rate 500] [--seconds 30] [--baseline REV]
+
+`--baseline REV` first runs the same benchmark on REV (a git worktree in /tmp, its own code on
+PYTHONPATH) and then on this tree, in the same run: on a shared machine only that comparison
+means anything.
 
 Not collected by pytest (tests/bench is in norecursedirs).
 """
@@ -137,16 +141,38 @@ def report(r: dict[str, Any], rate: int, seconds: float) -> None:
         )
 
 
+def baseline(rev: str, rate: int, seconds: float) -> None:
+    """Run this benchmark as it is at `rev`, on `rev`'s code, in a throwaway worktree."""
+    root = HERE.parents[1]
+    sha = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", rev], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    tree = Path(f"/tmp/xx-bench-dash-{sha}")
+    if not tree.exists():
+        subprocess.run(["git", "-C", str(root), "worktree", "add", "--detach", str(tree), sha], check=True,
+                       capture_output=True)
+    try:
+        print(f"baseline {rev} ({sha}):", flush=True)
+        env = {**os.environ, "PYTHONPATH": str(tree)}
+        subprocess.run([sys.executable, str(tree / "tests/bench/bench_dash.py"), "--rate", str(rate),
+                        "--seconds", str(seconds)], env=env, check=True)
+    finally:
+        subprocess.run(["git", "-C", str(root), "worktree", "remove", "--force", str(tree)], capture_output=True)
+    print("this tree:", flush=True)
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--rate", type=int, default=500)
     p.add_argument("--seconds", type=float, default=30.0)
+    p.add_argument("--baseline", metavar="REV", help="first run the same benchmark on REV (e.g. HEAD~1)")
     p.add_argument("--serve", action="store_true")
     p.add_argument("--port", type=int, default=0)
     a = p.parse_args()
     if a.serve:
         asyncio.run(serve(a.rate, a.seconds, a.port))
         return
+    if a.baseline:
+        baseline(a.baseline, a.rate, a.seconds)
     report(asyncio.run(run(a.rate, a.seconds)), a.rate, a.seconds)
 
 

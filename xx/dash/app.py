@@ -107,6 +107,7 @@ class DashApp(App[int]):
         self._events_wake = asyncio.Event()
         self._shown: dict[str, Any] = {}
         self.series = MinuteSeries()
+        self._rows: dict[str, render_requests.RequestRow] = {}
 
 
     def compose(self) -> ComposeResult:
@@ -202,7 +203,7 @@ class DashApp(App[int]):
         if self._changed("cache", (st.stats, st.requests, self.cache_view)):
             self._refresh_cache(now)
         if self._changed("requests", (st.requests, self.filter_query)):
-            rows = render_requests.request_rows(st.requests, self.filter_query, self.rows_shown)
+            rows = render_requests.request_rows(st.requests, self.filter_query, self.rows_shown, self._rows)
             self.requests_log.show(rows)
 
     def _changed(self, name: str, key: tuple[Any, ...]) -> bool:
@@ -361,11 +362,11 @@ class DashApp(App[int]):
         if isinstance(event.data_table, ModelsTable):
             name = str(event.row_key.value)
             self.push_screen(DetailScreen(f"model {name}", views.model(name), "model"))
-        if isinstance(event.data_table, RequestsLog):
-            rid = event.row_key.value
-            ex = next((r for r in self.state.requests if str(r.get("id")) == rid), None)
-            if ex is not None:
-                self.push_screen(ExchangeScreen(ex))
+
+    def on_requests_log_selected(self, event: RequestsLog.Selected) -> None:
+        ex = next((r for r in self.state.requests if str(r.get("id")) == event.key), None)
+        if ex is not None:
+            self.push_screen(ExchangeScreen(ex))
 
     def action_reset_model(self) -> None:
         name = self.models_table.selected_model

@@ -190,16 +190,33 @@ def match_filter(ex: Mapping[str, Any], query: str | list[tuple[str, str]]) -> b
 
 
 def request_rows(
-    requests: Iterable[Mapping[str, Any]], query: str = "", limit: int = 200
+    requests: Iterable[Mapping[str, Any]],
+    query: str = "",
+    limit: int = 200,
+    cache: dict[str, RequestRow] | None = None,
 ) -> list[RequestRow]:
-    """The newest `limit` exchanges that pass the filter, newest first."""
+    """The newest `limit` exchanges that pass the filter, newest first.
+
+    `cache` (exchange id -> row) spares re-rendering rows already shown: a finished exchange
+    never changes, and under a flood most rows of one apply were rows of the last.
+    """
     terms = parse_filter(query)
     out: list[RequestRow] = []
     for ex in requests:
         if not terms or match_filter(ex, terms):
-            out.append(request_row(ex))
+            rid = str(ex.get("id"))
+            row = cache.get(rid) if cache is not None else None
+            if row is None:
+                row = request_row(ex)
+                if cache is not None:
+                    cache[rid] = row
+            out.append(row)
             if len(out) >= limit:
                 break
+    if cache is not None and len(cache) > 2 * limit:
+        keep = {r.key for r in out}
+        for rid in [k for k in cache if k not in keep]:
+            del cache[rid]
     return out
 
 

@@ -11,6 +11,7 @@ from test_app import connected, make_app, replay
 
 from xx.dash.layout import Col, clip_words, widths
 from xx.dash.widgets.fitted_table import FittedTable
+from xx.dash.widgets.requests_log import RequestsLog
 
 SIZES = [(80, 24), (120, 36), (160, 45), (220, 50)]
 MODEL_KEYS = {"model", "state", "ok", "p50", "quota", "cache", "error"}
@@ -27,11 +28,14 @@ def whole_words(shown: str, full: str) -> bool:
     return full.startswith(prefix) and (prefix == "" or full[len(prefix)] == " ")
 
 
-def assert_fits(table: FittedTable, keys: set[str]) -> None:
+def assert_fits(table: FittedTable | RequestsLog, keys: set[str]) -> None:
     assert keys <= set(table.column_keys()), f"missing {keys - set(table.column_keys())}"
     assert table.max_scroll_x == 0, "columns hidden behind a horizontal scrollbar"
-    drawn = sum(c.get_render_width(table) for c in table.columns.values())
-    assert drawn <= table.size.width
+    if isinstance(table, FittedTable):
+        drawn = sum(c.get_render_width(table) for c in table.columns.values())
+    else:
+        drawn = table.drawn_width()
+    assert drawn <= table.size.width - 1  # the scrollbar's column stays free
     for i in range(len(table.keys)):
         for shown, full in zip(table.shown_text(i), table.full_text(i), strict=True):
             assert whole_words(shown, full), f"{shown!r} cuts {full!r}"
