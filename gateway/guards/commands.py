@@ -141,9 +141,3 @@ def strip_commands(body: dict[str, Any], endpoint: str) -> bool:
     body[key] = kept
     return True
 
-
-def mentions_command(raw: bytes) -> bool:
-    """The cheap gate: no JSON string starting with `!/` or `//` means no command now or in the history.
-
-    (`"//` and not `//`: every request carries URLs.)"""
-    return b'"!/' in raw or b'"//' in raw or b'" !/' in raw

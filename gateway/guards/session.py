@@ -23,6 +23,7 @@ RECENT = 8
 class SessionGuard:
     model: str | None = None  # a configured model name (!/model)
     tier: str | None = None  # a tier name (!/tier)
+    commands: int = 0  # commands answered in this conversation: only then is its history searched for them
     recent: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=RECENT))
     seen: float = 0.0
 
