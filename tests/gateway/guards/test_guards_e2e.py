@@ -174,3 +174,30 @@ def test_loop_steers_then_stops(gw, stream: bool) -> None:
     assert "same tool call (Bash) 2 times" in json.dumps(sent[-1]["body"])
     stop = ask_anthropic(client, history(4), stream)
     assert "stopped it" in stop.content[0].text and len(sim.requests()) == before + 1
+
+
+@pytest.mark.parametrize("stream", STREAMS)
+def test_unrepairable_arguments_fall_back(gw, stream: bool) -> None:
+    """Nothing reached the client yet (the call was held from the stream's first chunk): the next model answers."""
+    sim, g = gw
+    garbage = {"tool": {"name": "Bash", "raw_arguments": "@@@ not json at all"}}
+    client = openai.OpenAI(base_url=f"{g.url}/x/qwen/p/f/v1", api_key="xx-local", max_retries=0)
+    sim.script("sim/kimi-k2.6:free", garbage)
+    text, calls, _ = ask_chat(client, "list files", stream)
+    assert calls == [] and "SIM-ANSWER(sim/nemotron-3-super:free)" in text
+    row = last_row(g, 1)
+    assert [a["model"] for a in row["attempts"]] == ["sim-kimi", "sim-nemotron"] and row["outcome"] == "ok"
+    assert "could not be repaired" in row["attempts"][0]["error"]
+
+
+def test_unrepairable_everywhere_is_a_clean_error(gw) -> None:
+    """Every model of the tier sends an unrepairable call (after some text): each falls back, then an error event."""
+    sim, g = gw
+    for model in ("claude-sim-sonnet", "claude-sim-haiku"):  # whichever the role picks
+        sim.script(model, {"text": "Let me look.", "tool": {"name": "Bash", "raw_arguments": "@@@"}})
+    client = claude(g.url, "c")
+    with pytest.raises(anthropic.APIStatusError, match="could not be repaired"):
+        ask_anthropic(client, [{"role": "user", "content": "look"}], True)
+    row = last_row(g, 1)
+    assert row["outcome"] == "error" and [a["model"] for a in row["attempts"]] == ["sim-claude", "sim-haiku"]
+    assert all("could not be repaired" in a["error"] for a in row["attempts"])
