@@ -201,3 +201,39 @@ def test_unrepairable_everywhere_is_a_clean_error(gw) -> None:
     row = last_row(g, 1)
     assert row["outcome"] == "error" and [a["model"] for a in row["attempts"]] == ["sim-claude", "sim-haiku"]
     assert all("could not be repaired" in a["error"] for a in row["attempts"])
+
+
+@pytest.mark.parametrize("stream", STREAMS)
+def test_gemini_client(gw, stream: bool) -> None:
+    """Gemini CLI's dialect is always translated: the guard works on neutral events (streamed) or the upstream body."""
+    from google import genai
+    from google.genai import types
+
+    _, g = gw
+    client = genai.Client(api_key="x", http_options=types.HttpOptions(base_url=f"{g.url}/x/gemini/p/f",
+                                                                       api_version="v1beta", retry_options=None))
+    tool = types.Tool(function_declarations=[types.FunctionDeclaration(
+        name="run_shell_command", parameters_json_schema={"type": "object", "properties": {"command": {"type": "string"}}})])
+    cfg = types.GenerateContentConfig(tools=[tool], automatic_function_calling=types.AutomaticFunctionCallingConfig(
+        disable=True))
+
+    def ask(prompt: str) -> tuple[str, list[tuple[str, dict]]]:
+        call = client.models.generate_content_stream if stream else client.models.generate_content
+        out = call(model="gemini-2.5-pro", contents=prompt, config=cfg)
+        chunks = list(out) if stream else [out]
+        text, calls = "", []
+        for chunk in chunks:
+            for cand in chunk.candidates or []:
+                for part in (cand.content.parts if cand.content else None) or []:
+                    if part.function_call is not None:
+                        calls.append((part.function_call.name, dict(part.function_call.args or {})))
+                    elif part.text:
+                        text += part.text
+        return text, calls
+
+    text, calls = ask('go [[tool:run_shell_command {"command": "rm -rf ~"}]]')
+    assert calls == [] and "Blocked a dangerous run_shell_command call" in text
+    text, calls = ask("go [[rawtool:run_shell_command {command: 'ls'}]]")
+    assert calls == [("run_shell_command", {"command": "ls"})]
+    text, _ = ask("!/help")
+    assert text.startswith("[xx] Commands")
