@@ -13,6 +13,7 @@ PART_LIMIT bytes, and the file rotates at `max_mb` keeping one previous file.
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 import time
@@ -195,14 +196,15 @@ class Capture:
         data = (json.dumps(line, ensure_ascii=False) + "\n").encode()
         path = capture_file(self.state_dir)
         with self._lock:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # prompts are the user's business
             try:
                 size = path.stat().st_size
             except OSError:
                 size = 0
             if size and size + len(data) > self.max_bytes:
                 path.replace(path.with_name(path.name + ".1"))  # one previous file kept
-            with path.open("ab") as f:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            with os.fdopen(fd, "ab") as f:
                 f.write(data)
             self.written += 1
 

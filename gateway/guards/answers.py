@@ -79,7 +79,10 @@ def _status(key: str, state: GuardState, config: Config, quotas: Callable[[Model
     for name in seen[-3:]:
         if quotas is None:
             break
-        q = quotas(config.models[name])
+        try:
+            q = quotas(config.models[name])
+        except Exception:  # a status line must never fail the request
+            continue
         parts = [f"{k} {q[k]['used']}/{q[k]['limit']}" for k in ("rpm", "rpd") if isinstance(q.get(k), dict)
                  and q[k].get("limit")]
         lines.append(f"  quota {name}: {', '.join(parts) or 'no limits configured'}")

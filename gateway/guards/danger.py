@@ -26,6 +26,7 @@ SHELL_TOOLS: dict[str, tuple[str, ...]] = {
     "run_shell_command": ("command",),  # Qwen Code, Gemini CLI
     "terminal": ("command",),  # Hermes
     "shell_command": ("command",),  # Codex (some versions)
+    "monitor": ("command",),  # Qwen Code: a long-running shell command
 }
 
 _FLAG_RECURSIVE = r"(?=(?:\S+\s)*?(?:-[a-zA-Z]*[rR][a-zA-Z]*|--recursive)(?:\s|$))"

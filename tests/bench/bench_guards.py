@@ -110,19 +110,22 @@ def micro(iterations: int) -> dict[str, Any]:
             guards.body(parsed, "anthropic", inc, Exchange())
         return time.perf_counter() - t0
 
-    out: dict[str, Any] = {}
-    for label, fn in (("passthrough_stream", lambda on: once("anthropic", on)),
-                      ("translated_stream", lambda on: once("openai", on)), ("json_body", body_once)):
-        for _ in range(200):
-            fn(True), fn(False)
-        on_t, off_t = [], []
-        for _ in range(iterations):
-            on_t.append(fn(True))
-            off_t.append(fn(False))
-        out[label] = {"on_p50_us": statistics.median(on_t) * 1e6, "off_p50_us": statistics.median(off_t) * 1e6,
-                      "added_p50_us": (statistics.median(on_t) - statistics.median(off_t)) * 1e6,
-                      "added_p99_us": (statistics.quantiles(on_t, n=100)[98] - statistics.quantiles(off_t, n=100)[98]) * 1e6}
-    return out
+    return {label: compare(fn, iterations) for label, fn in (
+        ("passthrough_stream", lambda on: once("anthropic", on)),
+        ("translated_stream", lambda on: once("openai", on)), ("json_body", body_once))}
+
+
+def compare(fn: Any, iterations: int) -> dict[str, float]:
+    """`fn(on)` timed on and off, interleaved so machine noise hits both alike."""
+    for _ in range(200):
+        fn(True), fn(False)
+    on_t, off_t = [], []
+    for _ in range(iterations):
+        on_t.append(fn(True))
+        off_t.append(fn(False))
+    return {"on_p50_us": statistics.median(on_t) * 1e6, "off_p50_us": statistics.median(off_t) * 1e6,
+            "added_p50_us": (statistics.median(on_t) - statistics.median(off_t)) * 1e6,
+            "added_p99_us": (statistics.quantiles(on_t, n=100)[98] - statistics.quantiles(off_t, n=100)[98]) * 1e6}
 
 
 def start_gateway(tree: Path, sim_url: str, tmp: Path, name: str) -> tuple[subprocess.Popen[bytes], str]:
