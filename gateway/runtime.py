@@ -81,6 +81,11 @@ class Runtime:
         self.capture = Capture(self.ledger_path.parent, enabled=config.capture.enabled, max_mb=config.capture.max_mb,
                                secrets=lambda: self._secrets).install(self.hooks)  # wire capture (xx capture)
         self.governor = Governor(self).install()  # keys, pool slots, rate-limit headers (gateway.routing.attempt_hooks)
+        self.team: Any = None  # [state] url: quotas, breakers, probe lease, affinity shared in Redis
+        if config.state.url:
+            from gateway.routing.team import Team
+
+            self.team = Team(self).install()
         self.config_error: str | None = None
         self._config_mtime = self._mtime()
         self._set_secrets(config)
@@ -106,7 +111,15 @@ class Runtime:
 
     # -- lifecycle -----------------------------------------------------------------------
     def open(self) -> None:
-        self.ledger = Ledger(self.ledger_path)
+        if self.config.ledger.url:  # [ledger] url: the team's ledger in PostgreSQL
+            from gateway.accounting.ledger_pg import PgLedger
+
+            self.ledger = PgLedger(self.config.ledger.url, instance=self.instance,  # type: ignore[assignment]
+                                   retention_days=self.config.ledger.retention_days)
+        else:
+            self.ledger = Ledger(self.ledger_path)
+        if self.team is not None:
+            self.team.open()
         from gateway.caching.replay import default_path
 
         self.replay = ReplayCache(self.replay_path or default_path(), self.config.cache.replay_ttl_s,
@@ -119,6 +132,8 @@ class Runtime:
 
     def close(self) -> None:
         self.broker.close()
+        if self.team is not None:
+            self.team.close()
         if self.ledger is not None:
             self.ledger.close()
         if self.replay is not None:
@@ -170,6 +185,8 @@ class Runtime:
         self.routing.health.breaker = new.breaker
         self.routing.scan = self.scan.view(new)
         self.broker.publish("config", {"ok": True, "source": new.source})
+        if self.team is not None:
+            self.team.announce_reload()
 
     # -- views ---------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:

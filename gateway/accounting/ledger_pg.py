@@ -122,7 +122,7 @@ class _Conn:
 
         async with self.lock:
             if self.conn is None or self.conn.is_closed():
-                self.conn = await asyncpg.connect(self.url, timeout=5, command_timeout=30)
+                self.conn = await asyncpg.connect(self.url, timeout=5, command_timeout=10)
             try:
                 yield self.conn
             except BaseException:  # a fresh connection next time costs ~1 ms; a poisoned one costs rows
@@ -232,6 +232,9 @@ class PgLedger:
                     self.failed += len(rows)
                     log.error("ledger: dropping %d row(s) PostgreSQL refuses: %s", len(rows), exc)
                     return
+            except Exception as exc:  # anything else from the driver: treat as the server being away, never lose rows
+                self.retries += 1
+                log.warning("ledger: write failed (%s: %s); retrying", type(exc).__name__, exc)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 1.0)
 

@@ -45,7 +45,12 @@ def register(app: Quart, rt: Runtime, authorized: Callable[[], bool]) -> None:
         if tier_problem:
             problems.append(tier_problem)
         status = 503 if rt.ledger is None or rt.client is None or tier_problem else 200
-        return _json({"ready": status == 200, "problems": problems}, status)
+        body: dict[str, object] = {"ready": status == 200, "problems": problems}
+        if rt.team is not None:  # team mode: shared state, or degraded to local limits (still serving)
+            body["state"] = team_state = rt.team.status()
+            if not team_state["shared"]:
+                problems.append(f"shared state degraded: {team_state['reason']}")
+        return _json(body, status)
 
     identity.register(app, rt, lambda: None)  # routes/auth.py gates every route
 
