@@ -7,13 +7,17 @@ are counted by the simulator's receive times.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import httpx
 from support.dbservers import PostgresServer, RedisServer
-from support.servers import wait_for
-from support.team_cluster import Cluster, max_in_window, run_load
+from support.servers import free_port, wait_for
+from support.team_cluster import Cluster, max_in_window, run_load, team_config_text
 
 WINDOW = 6.0
 
@@ -137,3 +141,65 @@ def test_postgres_restart_mid_load_loses_no_row(simulator_thread, redis_server: 
         assert len(team_rows) == len(ids), "an instance's /xx/requests shows the whole team's traffic"
     finally:
         cluster.stop()
+
+
+def _start_process(cfg_text: str, tmp: Path, i: int) -> tuple[subprocess.Popen, str]:
+    cfg = tmp / f"config{i}.toml"
+    cfg.write_text(cfg_text)
+    state = tmp / f"state{i}"
+    state.mkdir()
+    env = {**os.environ, "XX_CONFIG": str(cfg), "XDG_STATE_HOME": str(state)}
+    log = (state / "stdout.log").open("ab")
+    proc = subprocess.Popen([sys.executable, "-m", "gateway"], env=env, stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{cfg_text.split('port = ', 1)[1].split()[0]}"
+    try:
+        wait_for(lambda: _up(url), 20, f"gateway process {i}")
+    except AssertionError:
+        proc.kill()
+        raise AssertionError((state / "stdout.log").read_text()[-2000:]) from None
+    return proc, url
+
+
+def _up(url: str) -> bool:
+    try:
+        return httpx.get(url + "/health", timeout=0.3).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_kill_9_of_one_instance_loses_no_completed_row(simulator_thread, redis_server: RedisServer, pg_url: str,
+                                                       tmp_path: Path) -> None:
+    procs = []
+    try:
+        for i in range(3):
+            text = team_config_text(simulator_thread.url, free_port(), state_url=redis_server.url, ledger_url=pg_url,
+                                    rpm=100_000)
+            procs.append(_start_process(text, tmp_path, i))
+        killed: dict[str, float] = {}
+
+        def chaos(elapsed: float) -> None:
+            if elapsed > 1.5 and not killed:
+                procs[0][0].send_signal(signal.SIGKILL)
+                killed["at"] = elapsed
+
+        load = run_load([u for _, u in procs], rate=45, seconds=4.0, during=chaos)
+        assert killed and load.errors, "the instance was not killed under load"
+        assert len(load.exchanges) > 60
+        import asyncio
+
+        import asyncpg
+
+        async def ids() -> set[str]:
+            conn = await asyncpg.connect(pg_url)
+            try:
+                return {r[0] for r in await conn.fetch("SELECT id FROM exchanges")}
+            finally:
+                await conn.close()
+
+        stored = asyncio.run(ids())
+        missing = [x for x in load.exchanges if x not in stored]
+        assert not missing, f"{len(missing)} of {len(load.exchanges)} completed requests missing from the team ledger"
+    finally:
+        for proc, _ in procs:
+            proc.kill()
+            proc.wait(5)
