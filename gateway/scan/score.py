@@ -5,7 +5,7 @@ tool arguments that are not valid JSON) makes it unusable with that reason. Amon
 ones the score weighs, in order of what costs an agent most:
     reliability 0.30  the ledger's success rate on real traffic (enough of it), else the probe and uptime
     tool calls  0.20  valid tool calls: the probe, and how often real answers needed a repair
-    speed       0.20  time to first token and throughput (probe, ledger, catalog)
+    speed       0.20  time to first token and throughput (ledger, else catalog p50, else the probe)
     context     0.10  a larger window compacts less often (log scale, 32k → 1M)
     price       0.10  free is best; then cheaper
     caching     0.05  prompt caching cuts cost and time on every agent turn
@@ -118,16 +118,17 @@ def _tools(probe: Mapping[str, Any] | None, hist: History) -> float:
 
 
 def _speed(catalog: Mapping[str, Any], probe: Mapping[str, Any] | None, hist: History) -> float:
+    """Our own traffic first, then the provider's 30-minute p50, then the probe (one sample, easily unlucky)."""
     ttft_ms = _median(hist.ttfb_ms) if len(hist.ttfb_ms) >= MIN_HISTORY else None
-    if ttft_ms is None and probe and probe.get("ttft_ms") is not None:
-        ttft_ms = float(probe["ttft_ms"])
     if ttft_ms is None and isinstance(catalog.get("latency_s"), int | float):
         ttft_ms = catalog["latency_s"] * 1000
+    if ttft_ms is None and probe and probe.get("ttft_ms") is not None:
+        ttft_ms = float(probe["ttft_ms"])
     tps = _median(hist.tokens_per_s) if len(hist.tokens_per_s) >= MIN_HISTORY else None
-    if tps is None and probe and probe.get("tokens_per_s") is not None:
-        tps = float(probe["tokens_per_s"])
     if tps is None and isinstance(catalog.get("throughput"), int | float):
         tps = float(catalog["throughput"])
+    if tps is None and probe and probe.get("tokens_per_s") is not None:
+        tps = float(probe["tokens_per_s"])
     first = 1.0 / (1.0 + (ttft_ms if ttft_ms is not None else 3000.0) / 2000.0)  # 0 ms → 1, 2 s → 0.5
     rate = min(1.0, (tps if tps is not None else 30.0) / 100.0)  # 100 tokens/s and more → 1
     return 0.6 * first + 0.4 * rate

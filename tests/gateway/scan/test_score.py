@@ -19,11 +19,11 @@ def hist(attempts: int, ok: int, ttfb: float = 500.0, served: int | None = None,
 
 # (name, catalog, probe, history, headroom) — listed best first: each row must outscore the next.
 RANKED = [
-    ("fast, cached, large, free", {**FREE, "context": 1_048_576, "caching": True}, {**GOOD, "ttft_ms": 200.0, "tokens_per_s": 150.0}, None, None),
+    ("fast, cached, large, free", {**FREE, "context": 1_048_576, "caching": True, "latency_s": 0.2, "throughput": 150.0}, GOOD, None, None),
     ("good free", FREE, GOOD, None, None),
     ("good free, some quota spent", FREE, GOOD, None, 0.6),
-    ("good free, slow", FREE, {**GOOD, "ttft_ms": 4000.0, "tokens_per_s": 8.0}, None, None),
-    ("paid, same speed", {**FREE, "free": False, "price": {"input": 3.0, "output": 15.0}}, {**GOOD, "ttft_ms": 4000.0, "tokens_per_s": 8.0}, None, None),
+    ("good free, slow", {**FREE, "latency_s": 4.0, "throughput": 8.0}, GOOD, None, None),
+    ("paid, same speed", {**FREE, "free": False, "price": {"input": 3.0, "output": 15.0}, "latency_s": 4.0, "throughput": 8.0}, GOOD, None, None),
     ("probe ok, but real traffic fails half the time", FREE, GOOD, hist(40, 20), None),
     ("probe ok, answers often need repair", FREE, GOOD, hist(40, 20, repaired=15), None),
 ]  # fmt: skip
@@ -47,6 +47,14 @@ def test_the_table_ranks_as_a_person_would() -> None:
 def test_unusable_models_score_zero_with_the_reason(probe, h, reason: str) -> None:
     v = score(FREE, probe, h)
     assert not v.usable and v.score == 0.0 and reason in (v.reason or "")
+
+
+def test_one_unlucky_probe_does_not_outweigh_the_providers_p50_and_our_history_beats_both() -> None:
+    unlucky = score(FREE, {**GOOD, "ttft_ms": 5000.0, "tokens_per_s": 2.0})
+    assert unlucky.parts["speed"] == score(FREE, GOOD).parts["speed"]
+    assert score({"context": 131072, "free": True}, {**GOOD, "ttft_ms": 5000.0}).parts["speed"] < 0.5  # no p50: the probe
+    fast_here = score(FREE, GOOD, hist(30, 30, ttfb=100.0))
+    assert fast_here.parts["speed"] > score(FREE, GOOD).parts["speed"]
 
 
 def test_enough_history_stands_in_for_a_probe_and_no_quota_halves_the_score() -> None:
