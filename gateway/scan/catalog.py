@@ -24,7 +24,8 @@ from typing import Any
 
 MIN_CONTEXT = 32_000  # below this an agent's system prompt and tools leave no room to work
 EXPIRY_MARGIN_DAYS = 7
-_WINDOW_KEYS = ("context_length", "context_window", "max_context_length", "max_model_len", "context_size")
+_WINDOW_KEYS = ("context_length", "context_window", "max_context_length", "max_model_len", "context_size", "max_input_tokens",
+                "input_token_limit", "inputTokenLimit")
 
 
 class CatalogError(ValueError):
