@@ -132,7 +132,7 @@ async def _endpoints(session: aiohttp.ClientSession, p: Provider, e: Entry, head
                      timeouts: Timeouts, out: _Provider) -> Entry:
     out.requests += 1
     try:
-        raw = await _get(session, f"{p.base_url}/models/{e.id.split(':')[0]}/endpoints", headers, timeouts)
+        raw = await _get(session, f"{p.base_url}/models/{e.id}/endpoints", headers, timeouts)
         return catalog.openrouter_endpoints(raw, e)
     except CatalogError:
         return e  # the list's facts stand; the probe still decides

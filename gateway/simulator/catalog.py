@@ -79,8 +79,9 @@ def _model(mid: str, spec: tuple[Any, ...], now: float) -> dict[str, Any]:
 
 
 def endpoints_json(slug: str) -> dict[str, Any] | None:
-    """`slug` is `author/name` without the `:free` variant; every variant's endpoints are listed."""
-    found = [(mid, spec) for mid, spec in MODELS.items() if mid.split(":")[0] == slug]
+    """`slug` is `author/name`, with or without a `:free` variant (the variant's own endpoints first)."""
+    found = sorted(((mid, spec) for mid, spec in MODELS.items() if slug in (mid, mid.split(":")[0])),
+                   key=lambda item: item[0] != slug)
     if not found:
         return None
     mid, spec = found[0]

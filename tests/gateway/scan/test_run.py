@@ -48,6 +48,7 @@ def test_the_scan_ranks_as_a_person_would_and_says_why_not(simulator_thread) -> 
     assert "anthropic/claude-sonnet-4.6" not in m and "anthropic/claude-sonnet-4.6" not in skipped  # paid, not chosen
     assert "is not JSON" in rep["providers"]["flaky"]["error"]
     assert m["sim/kimi-k2.6:free"]["context"] == 65536  # the configured window fills the list's gap
+    assert m["moonshotai/kimi-k2.6:free"]["catalog"]["uptime"] == 99.2  # from /models/<id>:free/endpoints
     assert rep["spent"] == simulator_thread.calls() <= 8
 
 
