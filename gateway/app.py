@@ -20,7 +20,7 @@ from gateway import upstream
 from gateway.config import Config
 from gateway.config.dialects import dialect_for_path, error_body, json_error
 from gateway.proxy import Proxy
-from gateway.routes import admin, auth, provider
+from gateway.routes import admin, auth, provider, team_auth
 from gateway.runtime import Runtime
 from gateway.tasks import spawn
 
@@ -49,6 +49,7 @@ def create_app(config: Config, *, ledger_path: Path | None = None, clock: Callab
             await rt.client.close()
         rt.close()
 
+    team_auth.install(app, rt)  # team tokens (xx gateway token): admit, attribute, budget; before auth's gate
     authorized = auth.install(app, rt)
     provider.register(app, rt, Proxy(rt))
     admin.register(app, rt, authorized)

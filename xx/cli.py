@@ -66,6 +66,10 @@ def _main(argv: list[str]) -> int:
 
         print(f"xx {__version__}")
         return 0
+    if argv[:2] == ["gateway", "token"]:  # team tokens: xx/token_cmd.py
+        from xx import token_cmd
+
+        return int(token_cmd.main(argv[2:]) or 0)
     if argv and argv[0] in COMMANDS:
         module = importlib.import_module(COMMANDS[argv[0]][0])
         return int(module.main(argv[1:]) or 0)

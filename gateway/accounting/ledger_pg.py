@@ -27,6 +27,7 @@ import threading
 import time
 from typing import Any
 
+from gateway.accounting import tokens
 from gateway.accounting.ledger import COLUMNS, from_row, to_row
 from gateway.exchange import Exchange
 
@@ -82,8 +83,8 @@ def _transient() -> tuple[type[BaseException], ...]:
 
 
 def pg_row(ex: Exchange, instance: str) -> tuple[Any, ...]:
-    """The SQLite row plus who sent it (token name) and which instance served it."""
-    return (*to_row(ex), getattr(ex, "token", None), instance)
+    """The SQLite row plus who sent it (the team token's name, set by the auth gate) and which instance served it."""
+    return (*to_row(ex), getattr(ex, "token", None) or tokens.current.get(), instance)
 
 
 async def migrate(conn: Any) -> int:
@@ -280,7 +281,9 @@ class PgLedger:
         return self._call(fetch())
 
     def recent(self, limit: int = 100) -> list[dict[str, Any]]:
-        return [from_row(tuple(r)) for r in self._read(f"{SELECT} ORDER BY started DESC LIMIT $1", limit)]
+        """Newest first, the whole team's rows, each with the token that sent it and the instance that served it."""
+        rows = self._read(f"SELECT {', '.join(PG_COLUMNS)} FROM exchanges ORDER BY started DESC LIMIT $1", limit)
+        return [{**from_row(tuple(r)[:len(COLUMNS)]), "token": r["token"], "instance": r["instance"]} for r in rows]
 
     def since(self, ts: float) -> list[dict[str, Any]]:
         return [from_row(tuple(r)) for r in self._read(f"{SELECT} WHERE started >= $1 ORDER BY started", ts)]
@@ -288,16 +291,20 @@ class PgLedger:
     def attempts_since(self, ts: float) -> list[tuple[str, float, int]]:
         """(model, time, input tokens) of every upstream call since ts: rebuilds quota windows on start."""
         out: list[tuple[str, float, int]] = []
-        for started, attempts, tokens in self._read("SELECT started, attempts, input FROM exchanges WHERE started >= $1", ts):
+        for started, attempts, used in self._read("SELECT started, attempts, input FROM exchanges WHERE started >= $1", ts):
             for a in json.loads(attempts or "[]"):
-                out.append((a["model"], started, tokens or 0))
+                out.append((a["model"], started, used or 0))
         return out
 
     def count(self) -> int:
         return int(self._read("SELECT count(*) FROM exchanges")[0][0])
 
-    def token_usage_since(self, token: str, ts: float) -> tuple[int, float]:
-        """(requests, dollars) a token has spent since ts: per-token budgets survive restarts."""
-        rows = self._read("SELECT count(*), coalesce(sum(cost), 0) FROM exchanges WHERE token = $1 AND started >= $2",
-                          token, ts)
-        return int(rows[0][0]), float(rows[0][1])
+    async def token_spend_since(self, ts: float) -> dict[str, tuple[int, float]]:
+        """token name -> (requests, dollars) since ts, the whole team's: per-token budgets hold across instances."""
+        async def fetch() -> list[Any]:
+            async with self._reader_conn.use() as conn:
+                return await conn.fetch("SELECT token, count(*), coalesce(sum(cost), 0) FROM exchanges "
+                                        "WHERE started >= $1 AND token IS NOT NULL GROUP BY token", ts)
+
+        rows = await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(fetch(), self._loop))
+        return {r[0]: (int(r[1]), float(r[2])) for r in rows}
