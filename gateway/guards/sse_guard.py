@@ -32,6 +32,14 @@ def split_events(data: bytes) -> list[bytes]:
     return out
 
 
+def event_type(name: str, text: str) -> str:
+    """The SSE event name, or the JSON `type` when the stream names no events."""
+    if name != "message":
+        return name
+    obj = loads_or_none(text)
+    return str(obj.get("type", "")) if isinstance(obj, dict) else ""
+
+
 def parse_event(raw: bytes) -> tuple[str, str]:
     name, data = "message", []
     for line in raw.decode("utf-8", "replace").split("\n"):
@@ -57,6 +65,7 @@ class SSEGuard:
         self.local_failure: str | None = None
         self.held: list[bytes] = []
         self.size = 0
+        self.pre: list[bytes] | None = []  # opening events, held until the first content event (see first)
 
     # -- the translator interface the relay drives ---------------------------------------------
     @property
@@ -87,21 +96,49 @@ class SSEGuard:
         if self.held and not self.over:  # the stream ended inside a tool call: send what came
             out = b"".join(self.held) + out
             self.held = []
+        if self.pre and not self.over:  # a stream of nothing but its opening events
+            out = b"".join(self.pre) + out
+        self.pre = None
         return out
 
     # -- filtering -------------------------------------------------------------------------
     def filter(self, data: bytes) -> bytes:
         if not data or self.over:
             return b""
-        if not self.holding and not self.dirty and not any(m in data for m in self.MARKERS):
+        if self.pre is None and not self.holding and not self.dirty and not any(m in data for m in self.MARKERS):
             return data
         out = bytearray()
         for raw in split_events(data):
             if self.over:
                 break
             name, text = parse_event(raw)
-            out += self.on_event(raw, name, text)
+            if self.pre is None:
+                out += self.on_event(raw, name, text)
+            elif self.opening(name, text):
+                self.pre.append(raw)
+            else:
+                out += self.first(raw, name, text)
         return bytes(out)
+
+    def first(self, raw: bytes, name: str, text: str) -> bytes:
+        """The first event with content: the opening events go out with it, unless it starts a held tool call.
+
+        Holding the opening events (message_start, response.created, Chat's role chunk) until then
+        means a tool call the answer starts with is judged before any byte reached the client, so an
+        unrepairable one still lets the next model answer instead of ending in an error.
+        """
+        piece = self.on_event(raw, name, text)
+        if self.over:
+            self.pre = None
+            return piece
+        if not piece and self.holding:
+            return b""
+        pre, self.pre = self.pre or [], None
+        return b"".join(pre) + piece
+
+    def opening(self, name: str, text: str) -> bool:
+        """An event that opens the answer without content of its own (per dialect)."""
+        return False
 
     def hold(self, raw: bytes) -> bool:
         """Keep `raw`; False when the bound is passed (the caller releases unjudged)."""
@@ -128,6 +165,9 @@ class SSEGuard:
 class AnthropicGuard(SSEGuard):
     MARKERS = (b'"tool_use"',)
     DIALECT = "anthropic"
+
+    def opening(self, name: str, text: str) -> bool:
+        return event_type(name, text) in ("message_start", "ping")
 
     def __init__(self, *a: Any) -> None:
         super().__init__(*a)
@@ -194,6 +234,15 @@ class AnthropicGuard(SSEGuard):
 class ChatGuard(SSEGuard):
     MARKERS = (b'"tool_calls"',)
     DIALECT = "openai"
+
+    def opening(self, name: str, text: str) -> bool:
+        obj = loads_or_none(text)
+        choices = obj.get("choices") if isinstance(obj, dict) else None
+        if not isinstance(choices, list) or len(choices) != 1 or not isinstance(choices[0], dict) or obj.get("usage"):
+            return False
+        delta = choices[0].get("delta")
+        return not choices[0].get("finish_reason") and isinstance(delta, dict) and not any(
+            v for k, v in delta.items() if k != "role")
 
     def __init__(self, *a: Any) -> None:
         super().__init__(*a)

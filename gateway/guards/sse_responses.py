@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.guards.policy import Decision, judge
-from gateway.guards.sse_guard import SSEGuard, parse_event, split_events
+from gateway.guards.sse_guard import SSEGuard, event_type, parse_event, split_events
 from gateway.protocols.common import dumps, loads_or_none
 from gateway.protocols.sse import encode
 
@@ -28,6 +28,9 @@ class ResponsesGuard(SSEGuard):
         self.cur: dict[str, Any] | None = None
         self.seq: int | None = None  # the next sequence number to give, once rewriting
         self.replaced: dict[str, dict[str, Any]] = {}  # item id -> the item the client got instead
+
+    def opening(self, name: str, text: str) -> bool:
+        return event_type(name, text) in ("response.created", "response.in_progress", "response.queued")
 
     def on_event(self, raw: bytes, name: str, text: str) -> bytes:
         obj = loads_or_none(text)

@@ -17,16 +17,19 @@ def anthropic_stream(tool: str, args: str, text: str = "Let me check.") -> bytes
     pieces = [args[i:i + 7] for i in range(0, len(args), 7)] or [""]
     out = [_ev("message_start", {"type": "message_start", "message": {
         "id": "msg_1", "type": "message", "role": "assistant", "model": "m", "content": [], "stop_reason": None,
-        "stop_sequence": None, "usage": {"input_tokens": 10, "output_tokens": 1}}}),
-        _ev("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
-        _ev("ping", {"type": "ping"}),
-        _ev("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}}),
-        _ev("content_block_stop", {"type": "content_block_stop", "index": 0}),
-        _ev("content_block_start", {"type": "content_block_start", "index": 1, "content_block": {
-            "type": "tool_use", "id": "toolu_1", "name": tool, "input": {}}})]
-    out += [_ev("content_block_delta", {"type": "content_block_delta", "index": 1,
+        "stop_sequence": None, "usage": {"input_tokens": 10, "output_tokens": 1}}}), _ev("ping", {"type": "ping"})]
+    if text:  # no text: the answer starts with the call
+        out += [_ev("content_block_start", {"type": "content_block_start", "index": 0,
+                                             "content_block": {"type": "text", "text": ""}}),
+                _ev("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                             "delta": {"type": "text_delta", "text": text}}),
+                _ev("content_block_stop", {"type": "content_block_stop", "index": 0})]
+    i = 1 if text else 0
+    out += [_ev("content_block_start", {"type": "content_block_start", "index": i, "content_block": {
+        "type": "tool_use", "id": "toolu_1", "name": tool, "input": {}}})]
+    out += [_ev("content_block_delta", {"type": "content_block_delta", "index": i,
                                          "delta": {"type": "input_json_delta", "partial_json": p}}) for p in pieces]
-    out += [_ev("content_block_stop", {"type": "content_block_stop", "index": 1}),
+    out += [_ev("content_block_stop", {"type": "content_block_stop", "index": i}),
             _ev("message_delta", {"type": "message_delta", "delta": {"stop_reason": "tool_use", "stop_sequence": None},
                                   "usage": {"output_tokens": 9}}),
             _ev("message_stop", {"type": "message_stop"})]
@@ -39,7 +42,7 @@ def chat_stream(tool: str, args: str, text: str = "Let me check.") -> bytes:
     def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
         return _ev(None, {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
     pieces = [args[i:i + 7] for i in range(0, len(args), 7)] or [""]
-    out = [chunk({"role": "assistant", "content": ""}), chunk({"content": text}),
+    out = [chunk({"role": "assistant", "content": ""}), *([chunk({"content": text})] if text else []),
            chunk({"tool_calls": [{"index": 0, "id": "call_1", "type": "function",
                                   "function": {"name": tool, "arguments": pieces[0]}}]})]
     out += [chunk({"tool_calls": [{"index": 0, "function": {"arguments": p}}]}) for p in pieces[1:]]

@@ -9,7 +9,7 @@ import pytest
 from support.guard_streams import STREAMS, read
 
 from gateway.guards.policy import OFF, GuardSettings, Tally
-from gateway.guards.sse_guard import wrap
+from gateway.guards.sse_guard import split_events, wrap
 from gateway.protocols.streams import PassThrough
 
 CUTS = [None, 1, 7, 50]
@@ -79,3 +79,33 @@ def test_a_stream_without_tools_is_untouched() -> None:
     for dialect in STREAMS:
         data = stream_answer("no tools here, just text", dialect, "m")
         assert run(dialect, data, 5)[0] == data
+
+
+@pytest.mark.parametrize("dialect", list(STREAMS))
+def test_nothing_leaves_before_a_call_the_answer_starts_with(dialect: str) -> None:
+    """The opening events wait for the first content: an unrepairable first call fails before any byte went out,
+    so the relay can still let the next model answer."""
+    from support.guard_streams import events as parse
+
+    data = STREAMS[dialect]("Bash", "garbage", text="") if dialect != "responses" else STREAMS[dialect]("Bash", "garbage")
+    tally = Tally()
+    tr = wrap(PassThrough(dialect), dialect, {}, GuardSettings(), tally)
+    sent = b""
+    for raw in split_events(data):
+        out = tr.feed(raw)
+        if tr.failed:
+            break
+        sent += out
+    assert sent == b"" and tr.failed and "could not be repaired" in tr.failed, parse(sent)
+
+
+@pytest.mark.parametrize("dialect", list(STREAMS))
+def test_openings_go_out_with_the_first_text(dialect: str) -> None:
+    from gateway.guards.reply import stream_answer
+
+    data = stream_answer("hello", dialect, "m")
+    tr = wrap(PassThrough(dialect), dialect, {}, GuardSettings(), Tally())
+    outs = [tr.feed(raw) for raw in split_events(data)] + [tr.close()]
+    assert b"".join(outs) == data
+    first = next(o for o in outs if o)
+    assert len(split_events(first)) > {"anthropic": 1, "openai": 1, "responses": 2}[dialect]  # openings + content
