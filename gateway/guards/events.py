@@ -13,7 +13,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from gateway.guards.policy import GuardSettings, Tally, judge
-from gateway.protocols.common import End, Event, Failed, Finish, Text, ToolArgs, ToolStart
+from gateway.protocols.common import (
+    End,
+    Event,
+    Failed,
+    Finish,
+    Start,
+    Text,
+    Thinking,
+    ToolArgs,
+    ToolStart,
+    UsageSeen,
+)
 
 MAX_HELD_BYTES = 4 * 1024 * 1024  # arguments beyond this are judged as they stand (bounded memory)
 
@@ -27,12 +38,20 @@ class EventGuard:
         self._size = 0
         self._finish: Finish | None = None
         self._over = False
+        self._pre: list[Event] | None = []  # Start (and usage) held until the first content: see __call__
 
     def __call__(self, events: list[Event]) -> list[Event]:
         if self._over:
             return events
         out: list[Event] = []
         for ev in events:
+            if self._pre is not None:  # nothing leaves before the first content, so a broken first call falls back
+                if isinstance(ev, Start | UsageSeen):
+                    self._pre.append(ev)
+                    continue
+                if isinstance(ev, Text | Thinking | Failed):  # End: _flush decides (a broken call sends nothing)
+                    out.extend(self._pre)
+                    self._pre = None
             if isinstance(ev, ToolStart):
                 self._tools.setdefault(ev.key, (ev, []))
             elif isinstance(ev, ToolArgs):
@@ -59,7 +78,8 @@ class EventGuard:
     def _release_raw(self) -> list[Event]:
         """Too big to hold: send everything unjudged and stop guarding this stream."""
         self._over = True
-        out: list[Event] = []
+        out: list[Event] = [*(self._pre or [])]
+        self._pre = None
         for start, pieces in self._tools.values():
             out += [start, ToolArgs(start.key, "".join(pieces))]
         if self._finish is not None:
@@ -74,6 +94,7 @@ class EventGuard:
             self.tally.add(start.name, d)
             if d.action == "broken":
                 self._over = True
+                self._pre = None
                 return [Failed(d.explanation, "api_error")]
             if d.action == "block":
                 out.append(Text(d.explanation))
@@ -81,6 +102,9 @@ class EventGuard:
             kept += 1
             out += [start, ToolArgs(start.key, d.arguments)]
         self._tools.clear()
+        if self._pre is not None:  # the answer was only tool calls: its opening goes out with them
+            out = [*self._pre, *out]
+            self._pre = None
         finish = self._finish
         if finish is not None and finish.reason == "tool" and not kept:
             finish = Finish("end")

@@ -46,3 +46,19 @@ def test_good_call_unchanged_across_translation(src: str, dst: str) -> None:
     out, tally = run(src, dst, STREAMS[src]("Bash", '{"command":"ls"}'))
     assert [(n, json.loads(a)) for n, a in read(dst, out)["calls"]] == [("Bash", {"command": "ls"})]
     assert tally.notes == []
+
+
+@pytest.mark.parametrize("src,dst", PAIRS)
+def test_nothing_leaves_before_a_broken_first_call(src: str, dst: str) -> None:
+    """Translated too: the opening waits for content, so an unrepairable first call fails before any byte went out."""
+    from gateway.guards.sse_guard import split_events
+
+    data = STREAMS[src]("Bash", "garbage", text="") if src != "responses" else STREAMS[src]("Bash", "garbage")
+    tr = wrap(stream_translator(src, dst, requested_model="m"), dst, {}, GuardSettings(), Tally())
+    sent = b""
+    for raw in split_events(data):
+        out = tr.feed(raw)
+        if tr.failed:
+            break
+        sent += out
+    assert sent == b"" and tr.failed and "could not be repaired" in tr.failed
