@@ -173,7 +173,14 @@ def connect(args: SimpleNamespace, lp: LaunchPlan, config: Config, environ: Mapp
     The key check runs before any gateway is started, so a launch with no usable key exits
     at once; quota and breaker state are the running gateway's to judge (`/xx/ready`).
     """
-    from xx import preflight, supervisor  # not on the dry-run path: keep it light
+    from xx import preflight, remote, supervisor  # not on the dry-run path: keep it light
+
+    if remote.target(environ) is not None:  # XX_GATEWAY_URL: a team gateway, never started from here
+        problem = remote.check(environ, lp.agent, lp.route, lp.tier, args.model)
+        if problem and not args.force:
+            print(f"xx: {lp.agent} not started: {problem}\n    fix: `--force` launches anyway", file=sys.stderr)
+            return 1
+        return 0
 
     def keys_or_refuse() -> None:
         verdict = preflight.local_check(config, lp.route, lp.tier, args.model)

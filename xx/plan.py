@@ -22,6 +22,7 @@ from gateway.config.record import field, record
 from gateway.scan.view import ScanView
 from xx.codes import Spec
 from xx.profiles import Profile, Wiring
+from xx.remote import target
 
 UNGUARDED = "+unguarded"  # on the URL's agent segment: the gateway leaves tool calls alone (gateway/guards)
 
@@ -90,8 +91,9 @@ def plan(spec: Spec, profile: Profile, config: Config, options: Options) -> Laun
     _check_options(spec, profile, options)
     gated = spec.route in ("p", "b")
     tier = _tier_name(spec, config) if gated else None
-    url = (options.gateway_url or config.gateway.url).rstrip("/") if gated else None
-    token = config.gateway.token or PLACEHOLDER_TOKEN
+    remote = target(options.environ) if gated else None  # XX_GATEWAY_URL: a team gateway (xx/remote.py)
+    url = (remote[0] if remote else (options.gateway_url or config.gateway.url)).rstrip("/") if gated else None
+    token = (remote[1] if remote else None) or config.gateway.token or PLACEHOLDER_TOKEN
 
     wiring = _merge(profile.gateway, profile.proxy) if spec.route == "p" else profile.gateway if gated else profile.direct
     model = options.model or wiring.default_model
@@ -147,7 +149,7 @@ def plan(spec: Spec, profile: Profile, config: Config, options: Options) -> Laun
         env |= {k: render(v, values) for k, v in profile.context.get("env", {}).items()}
     if bypass and options.is_root and profile.bypass:
         env |= dict(profile.root_bypass_env)
-    secrets = tuple(s for s in config.secrets() if s)
+    secrets = tuple(s for s in config.secrets() if s) + ((token,) if remote and remote[1] else ())
     return LaunchPlan(
         agent=profile.name, binary=profile.binary, package=profile.package, argv=argv, env=env,
         files=files, overlays=overlays, route=spec.route, tier=tier, gateway=url,
