@@ -27,7 +27,7 @@ from textual.widgets import DataTable, Footer, Input
 from xx.dash import default_starter, render_cache, render_header, render_models, render_requests, views
 from xx.dash.feed import AdminClient, AdminError, backoff, describe
 from xx.dash.messages import BatchApplied, FeedWaiting
-from xx.dash.series import MinuteSeries
+from xx.dash.series import MinuteSeries, feed_series
 from xx.dash.state import DashState, Event, apply
 from xx.dash.widgets.banner import DownBanner
 from xx.dash.widgets.cache_panel import CachePanel
@@ -57,9 +57,9 @@ class DashApp(App[int]):
         Binding("r", "reset_model", "reset", show=False),
         Binding("s", "start_gateway", "start", show=False),
         Binding("c", "cycle_cache", "cache by", show=False),
-        Binding("o", "pools", "pools"),
-        Binding("a", "agents", "agents", show=False),
-        Binding("t", "plots", "plots", show=False),
+        Binding("o", "view('pools')", "pools"),
+        Binding("a", "view('agents')", "agents", show=False),
+        Binding("t", "view('plots')", "plots", show=False),
         Binding("question_mark", "help", "help·legend"),
         Binding("escape", "clear_filter", "clear filter", show=False),
     ]
@@ -108,6 +108,7 @@ class DashApp(App[int]):
         self._shown: dict[str, Any] = {}
         self.series = MinuteSeries()
         self._rows: dict[str, render_requests.RequestRow] = {}
+        self._cache_at = 0.0
 
 
     def compose(self) -> ComposeResult:
@@ -144,8 +145,8 @@ class DashApp(App[int]):
     def on_resize(self, event: tevents.Resize) -> None:
         self._layout(event.size.width, event.size.height)
 
-    def _layout(self, width: int, height: int) -> None:
-        top = getattr(self, "top", None)  # a Resize can arrive before on_mount
+    def _layout(self, width: int, height: int) -> None:  # a Resize can arrive before on_mount
+        top = getattr(self, "top", None)
         if top is None:
             return
         top.set_class(width >= WIDE_FROM, "-wide")
@@ -154,7 +155,6 @@ class DashApp(App[int]):
 
     async def on_unmount(self) -> None:
         await self.admin.aclose()
-
 
     def push(self, event: Event) -> None:
         """Queue one event for the next apply (called by the reader for every SSE event)."""
@@ -183,24 +183,22 @@ class DashApp(App[int]):
         batch = tuple(self._pending)
         self._pending.clear()
         self.state = apply(self.state, batch)
-        self._feed_series(batch)
+        feed_series(self.series, batch)
         self._last_apply = time.monotonic()
         self.refresh_views()
         self.post_message(BatchApplied(batch, time.time()))
-
-    def _feed_series(self, batch: tuple[Event, ...]) -> None:
-        for ev in batch:
-            if ev.kind == "exchange" and isinstance(ev.data, dict):
-                self.series.add((ev.data,))
-            elif ev.kind == "requests" and isinstance(ev.data, dict):
-                self.series.add(r for r in ev.data.get("requests") or () if isinstance(r, dict))
 
     def refresh_views(self) -> None:
         """Repaint what changed. `apply` replaces a collection only when it changed, so identity is the check."""
         now = self.clock()
         st = self.state
-        self._refresh_time_bound(now)
-        if self._changed("cache", (st.stats, st.requests, self.cache_view)):
+        # Header and models repaint on a poll, a model event or the tick, not on every burst of exchanges.
+        if self._changed("polled", (st.stats, st.health, st.models, st.conn, st.down_since, self.paused,
+                                    self.filter_query)):
+            self._refresh_time_bound(now)
+        stale = self._changed("cache", (st.stats, self.cache_view))
+        if stale or (st.requests is not self._shown.get("ring") and time.monotonic() - self._cache_at >= 1.0):
+            self._shown["ring"] = st.requests
             self._refresh_cache(now)
         if self._changed("requests", (st.requests, self.filter_query)):
             rows = render_requests.request_rows(st.requests, self.filter_query, self.rows_shown, self._rows)
@@ -227,14 +225,11 @@ class DashApp(App[int]):
 
     def _refresh_cache(self, now: float) -> None:
         st = self.state
+        self._cache_at = time.monotonic()
         self.cache_panel.show(
-            render_cache.cache_summary(st.stats, st.requests, now, self._panel_width()),
+            render_cache.cache_summary(st.stats, st.requests, now, max(20, (self.cache_panel.size.width or self.size.width) - 3)),
             render_cache.breakdown_table(st.stats, self.cache_view),
         )
-
-    def _panel_width(self) -> int:
-        width = self.cache_panel.size.width or self.size.width
-        return max(20, width - 3)  # padding and the left border
 
     def _tick(self) -> None:
         if not self.paused:
@@ -347,16 +342,10 @@ class DashApp(App[int]):
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
-    def action_pools(self) -> None:
-        self.push_screen(DetailScreen("pools and keys", views.pools, "pools"))
-
-    def action_agents(self) -> None:
-        self.push_screen(DetailScreen("agents today", views.agents, "agents"))
-
-    def action_plots(self) -> None:
+    def action_view(self, name: str) -> None:
+        """`o` pools, `a` agents, `t` plots (the selected model's when the models table has focus)."""
         model = self.models_table.selected_model if self.models_table.has_focus else None
-        title = f"last hour · {model}" if model else "last hour · all models"
-        self.push_screen(DetailScreen(title, views.plots(model), "plots"))
+        self.push_screen(DetailScreen(*views.opened(name, model), name))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if isinstance(event.data_table, ModelsTable):

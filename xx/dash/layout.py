@@ -56,9 +56,16 @@ def widths(
 
     `cells[r][c]` is row r's cell for `cols[c]`. Returns the kept columns and one width each.
     """
+    return widths_of(cols, [[c.cell_len for c in row] for row in cells], total)
+
+
+def widths_of(
+    cols: Sequence[Col], lens: Sequence[Sequence[int]], total: int
+) -> tuple[list[Col], list[int]]:
+    """`widths` from the cells' lengths (which a caller may have cached per row)."""
     natural = []
     for i, col in enumerate(cols):
-        w = max([len(col.label), *(row[i].cell_len for row in cells)])
+        w = max([len(col.label), *(row[i] for row in lens)])
         natural.append(min(w, col.max_width) if col.max_width else w)
     keep = list(range(len(cols)))
     budget = total - GUTTER

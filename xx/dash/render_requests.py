@@ -220,6 +220,25 @@ def request_rows(
     return out
 
 
+def attempts_table(attempts: Iterable[Mapping[str, Any]]) -> Table:
+    """One line per upstream attempt: model, provider, outcome, status, time, error."""
+    t = Table(title="attempts", title_justify="left", expand=True, show_edge=False)
+    for col in ("#", "model", "provider", "outcome", "status", "time", "error"):
+        t.add_column(col, overflow="fold")
+    for i, a in enumerate(attempts, 1):
+        ok = a.get("outcome") == "ok"
+        t.add_row(
+            str(i),
+            str(a.get("model")),
+            str(a.get("provider") or "-"),
+            Text(("✓ " if ok else "✗ ") + str(a.get("outcome")), style="green" if ok else "red"),
+            str(a.get("status") or "-"),
+            fmt.ms(a.get("ms")),
+            Text(str(a.get("error") or ""), style="red"),
+        )
+    return t
+
+
 def exchange_detail(ex: Mapping[str, Any]) -> RenderableType:
     """Everything the record holds about one request: attempts with errors, timings, usage, cost."""
     usage = ex.get("usage") or {}
@@ -260,21 +279,7 @@ def exchange_detail(ex: Mapping[str, Any]) -> RenderableType:
     parts: list[RenderableType] = [kv]
     attempts = ex.get("attempts") or []
     if attempts:
-        t = Table(title="attempts", title_justify="left", expand=True, show_edge=False)
-        for col in ("#", "model", "provider", "outcome", "status", "time", "error"):
-            t.add_column(col, overflow="fold")
-        for i, a in enumerate(attempts, 1):
-            ok = a.get("outcome") == "ok"
-            t.add_row(
-                str(i),
-                str(a.get("model")),
-                str(a.get("provider") or "-"),
-                Text(("✓ " if ok else "✗ ") + str(a.get("outcome")), style="green" if ok else "red"),
-                str(a.get("status") or "-"),
-                fmt.ms(a.get("ms")),
-                Text(str(a.get("error") or ""), style="red"),
-            )
-        parts.append(t)
+        parts.append(attempts_table(attempts))
     skipped = ex.get("skipped") or []
     if skipped:
         parts.append(

@@ -92,6 +92,15 @@ class MinuteSeries:
         return out
 
 
+def feed_series(series: MinuteSeries, batch: Iterable[Any]) -> None:
+    """Add the exchanges of a batch of dashboard events (live ones and a backfill's rows)."""
+    for ev in batch:
+        if ev.kind == "exchange" and isinstance(ev.data, Mapping):
+            series.add((ev.data,))
+        elif ev.kind == "requests" and isinstance(ev.data, Mapping):
+            series.add(r for r in ev.data.get("requests") or () if isinstance(r, Mapping))
+
+
 def from_stats(stats: Mapping[str, Any] | None, metric: str, now: float, minutes: int) -> list[float | None] | None:
     """The gateway's own per-minute series for the overall rate, errors and cache share, when it has one."""
     series = ((stats or {}).get("cache") or {}).get("series")

@@ -90,10 +90,7 @@ def apply(state: DashState, events: Iterable[Event]) -> DashState:
                     models = dict(state.models)
                 models[str(row["name"])] = row
         elif kind == "models":
-            rows = data.get("models", []) if isinstance(data, Mapping) else data
-            models = {str(r["name"]): r for r in rows or () if isinstance(r, Mapping) and r.get("name")}
-            if isinstance(data, Mapping) and ("pools" in data or "keys" in data):
-                changes["pools_extra"] = {"pools": data.get("pools"), "keys": data.get("keys")}
+            models = _models_view(data, changes)
         elif kind == "requests":
             rows = data.get("requests", []) if isinstance(data, Mapping) else data
             base = requests if requests is not None else state.requests
@@ -120,6 +117,14 @@ def apply(state: DashState, events: Iterable[Event]) -> DashState:
         changes["requests"] = requests
     changes["events_applied"] = state.events_applied + count
     return replace(state, **changes)
+
+
+def _models_view(data: Any, changes: dict[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """/xx/models rows by name; its `pools` and `keys` lists, when the gateway sends them, go to `changes`."""
+    rows = data.get("models", []) if isinstance(data, Mapping) else data
+    if isinstance(data, Mapping) and ("pools" in data or "keys" in data):
+        changes["pools_extra"] = {"pools": data.get("pools"), "keys": data.get("keys")}
+    return {str(r["name"]): r for r in rows or () if isinstance(r, Mapping) and r.get("name")}
 
 
 def merge_requests(

@@ -41,3 +41,12 @@ def plots(model: str | None) -> View:
         return render_plots.plots(app.series, model, app.state.stats, app.clock(), width)
 
     return body
+
+
+def opened(name: str, model: str | None) -> tuple[str, View]:
+    """Title and body of the view a key opens."""
+    if name == "pools":
+        return "pools and keys", pools
+    if name == "agents":
+        return "agents today", agents
+    return f"last hour · {model or 'all models'}", plots(model)

@@ -21,8 +21,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from xx.dash.layout import GUTTER, PAD, Col
-from xx.dash.render_requests import COLUMNS, RequestRow, fit_requests
+from xx.dash.layout import GUTTER, PAD, Col, clip_words, widths_of
+from xx.dash.render_requests import COLS, COLUMNS, RequestRow
 
 
 class RequestsLog(ScrollView, can_focus=True):
@@ -66,6 +66,8 @@ class RequestsLog(ScrollView, can_focus=True):
         self.widths: list[int] = []
         self.cursor_row = 0
         self._strips: dict[str, Strip] = {}
+        self._clipped: dict[str, RequestRow] = {}
+        self._lens: dict[str, tuple[int, ...]] = {}
         self._strip_width = -1
 
     # ---- data -----------------------------------------------------------------------------
@@ -80,13 +82,27 @@ class RequestsLog(ScrollView, can_focus=True):
         self.cursor_row = min(index, max(0, len(self._shown) - 1))
 
     def _fit(self) -> None:
+        """Columns for this width; rows clipped, measured and drawn once per layout (cached by id)."""
         width = self.size.width or self.app.size.width
-        cols, widths, shown = fit_requests(self._full, width)
+        lens = [self._lens.get(r.key) or self._lens.setdefault(r.key, tuple(c.cell_len for c in r.cells))
+                for r in self._full]
+        cols, widths = widths_of(COLS, lens, width)
         if (cols, widths, width - GUTTER) != (self.cols, self.widths, self._strip_width):
             self._strips.clear()
+            self._clipped.clear()
+        index = [COLS.index(c) for c in cols]
+        shown = []
+        for r in self._full:
+            row = self._clipped.get(r.key)
+            if row is None:
+                cells = tuple(clip_words(r.cells[i], w) for i, w in zip(index, widths, strict=True))
+                row = self._clipped[r.key] = RequestRow(r.key, cells)
+            shown.append(row)
         self.cols, self.widths, self._shown, self._strip_width = cols, widths, shown, width - GUTTER
         live = {r.key for r in shown}
-        self._strips = {k: s for k, s in self._strips.items() if k in live}  # bounded by the rows shown
+        for cache in (self._strips, self._clipped, self._lens):  # bounded by the rows shown
+            for key in [k for k in cache if k not in live]:
+                del cache[key]
         self.virtual_size = Size(width - GUTTER, len(shown) + 1)
         self.refresh()
 
