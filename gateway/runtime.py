@@ -147,6 +147,7 @@ class Runtime:
                 self.routing.health.poll()
                 self.reload_if_changed()
                 self.scan.tick(self)
+                await self.governor.tick()  # OpenRouter's key endpoint every 5 minutes per key
                 logs.flush()
             except Exception:  # a bug here must not stop the loop
                 log.exception("background tick failed")

@@ -5,7 +5,9 @@
   candidate (nothing spent) so the next model is tried;
 - on_response: correct the local counters from the provider's rate-limit headers; on a
   refusal retire the key (401/403) or cool the model or its whole account (429);
-- on_finish: give the pool slot back; name the key that served in the Exchange.
+- on_finish: give the pool slot back; name the key that served in the Exchange;
+- tick (from the runtime's background loop): OpenRouter's key endpoint, whose free-day
+  counter corrects each key's pool.
 
 Key values go only into the outgoing request's headers; everything recorded names the key
 by its fingerprint.
@@ -15,11 +17,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
+
+from gateway.config import Model
 from gateway.errors import SkipCandidate
 from gateway.routing.governor import DEFAULT_WAIT_S, Gates, refusal
-from gateway.routing.keys import Key
+from gateway.routing.keys import Key, keys_of
 from gateway.routing.quotas import next_utc_midnight
-from gateway.routing.ratelimit_headers import flavor_of, parse
+from gateway.routing.ratelimit_headers import flavor_of, from_key_endpoint, parse
+
+KEY_POLL_S = 300.0  # OpenRouter's key endpoint, per key: every five minutes
 
 if TYPE_CHECKING:
     from gateway.attempt import UpstreamAttempt
@@ -35,6 +42,35 @@ class Governor:
         self.max_wait = max_wait
         self.gates = Gates(rt.clock, scale=scale)
         self._held: dict[int, tuple[str, str]] = {}  # id(attempt) -> the gate it holds
+        self._next_poll = 0.0
+
+    async def tick(self) -> None:
+        """From the runtime's background loop: read OpenRouter's key endpoint for each key every KEY_POLL_S."""
+        now = self.rt.clock()
+        if now < self._next_poll or self.rt.client is None:
+            return
+        self._next_poll = now + KEY_POLL_S
+        for provider in self.rt.config.providers.values():
+            if flavor_of(provider.base_url) != "openrouter":
+                continue
+            model = next((m for m in self.rt.config.models.values() if m.provider == provider.name), None)
+            for key in keys_of(provider) if model is not None else []:
+                if key.value:
+                    await self._poll_key(provider.base_url, model, key)
+
+    async def _poll_key(self, base_url: str, model: Model, key: Key) -> None:
+        """One GET /key (costs no model request); its free-day counter corrects that key's pool."""
+        try:
+            async with self.rt.client.get(f"{base_url}/key", headers={"authorization": f"Bearer {key.value}"},
+                                          timeout=aiohttp.ClientTimeout(total=5)) as r:
+                if r.status != 200:
+                    return
+                doc = await r.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, ValueError):
+            return
+        limits = from_key_endpoint(doc, self.rt.clock())
+        if not limits.empty:
+            self.rt.routing.quotas.correct(model, key.fp, limits)
 
     def install(self) -> Governor:
         hooks = self.rt.hooks

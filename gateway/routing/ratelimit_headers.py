@@ -12,7 +12,8 @@ quota counters converge on the provider's view only if each form is read right:
   resets as RFC 3339 times;
 - OpenRouter: `X-RateLimit-{Limit,Remaining,Reset}`, reset as epoch *milliseconds*;
 - Gemini's OpenAI-compatible endpoint sends no such headers; its 429 body carries a
-  `RetryInfo.retryDelay` ("30s") that `retry_delay_from_body` reads.
+  `RetryInfo.retryDelay` ("30s") that `retry_delay_from_body` reads;
+- OpenRouter's key endpoint (`GET /api/v1/key`) reports the free day's counter: `from_key_endpoint`.
 """
 
 from __future__ import annotations
@@ -196,6 +197,24 @@ def parse(headers: Mapping[str, str], now: float, flavor: str = "openai", body: 
     if retry_at is None and body and (delay := retry_delay_from_body(body)) is not None:
         retry_at = now + delay
     return RateLimits(tuple(readings), retry_at)
+
+
+def from_key_endpoint(doc: object, now: float) -> RateLimits:
+    """OpenRouter's `GET /api/v1/key`: `data.free_model_daily_requests` {used, limit, remaining}, per UTC day.
+
+    The per-minute limit is not reported there; the day's counter is the account's (every key of it).
+    """
+    data = doc.get("data") if isinstance(doc, dict) else None
+    daily = data.get("free_model_daily_requests") if isinstance(data, dict) else None
+    if not isinstance(daily, dict):
+        return RateLimits()
+    limit, remaining = _int(str(daily.get("limit"))), _int(str(daily.get("remaining")))
+    if remaining is None and limit is not None and (used := _int(str(daily.get("used")))) is not None:
+        remaining = max(0, limit - used)
+    if remaining is None:
+        return RateLimits()
+    midnight = (now // 86400 + 1) * 86400
+    return RateLimits((Reading("requests", DAY, limit, remaining, midnight, scope="account"),))
 
 
 def retry_delay_from_body(body: bytes) -> float | None:

@@ -146,6 +146,19 @@ class LimitBook:
             self.admitted += 1
             return Verdict(200, _headers(plan, checks, now, offset), hold=slot)
 
+    def key_info(self, provider: str, key: str) -> dict | None:
+        """OpenRouter's GET /key document for this key: the free day's counter (None for other providers)."""
+        plan = self.plans.get(provider)
+        day = next((lim for lim in (plan.account if plan else ()) if lim.unit == "requests" and lim.window == DAY), None)
+        if plan is None or plan.flavor != "openrouter" or day is None:
+            return None
+        with self._lock:
+            counter = self._counters.setdefault((provider, key, ""), _Counter())
+            counter.trim(self.clock(), plan.day_offset_h * 3600)
+            used = counter.used(day)
+        daily = {"used": used, "limit": day.limit, "remaining": max(0, day.limit - used)}
+        return {"data": {"label": "sim", "is_free_tier": True, "free_model_daily_requests": daily}}
+
     def _count(self, provider: str, what: str) -> None:
         self.refused += 1
         name = f"{provider}: {what}"

@@ -87,6 +87,15 @@ class Handlers:
         body = {"object": "list", "data": data, "has_more": False, "first_id": ids[0], "last_id": ids[-1]}
         return web.Response(body=orjson.dumps(body), content_type=_JSON)
 
+    async def key_info(self, request: web.Request) -> web.StreamResponse:
+        """OpenRouter's GET /api/v1/key under /p/openrouter/v1/key: the free day's counter for this key."""
+        from gateway.simulator.limits import key_id
+
+        doc = self.state.limits.key_info(request.match_info["provider"], key_id(request.headers)) if self.state.limits else None
+        if doc is None:
+            return _error("chat", 404, "not found")
+        return web.Response(body=orjson.dumps(doc), content_type=_JSON)
+
     # -- the request path -----------------------------------------------------------------
 
     async def _body(self, request: web.Request, protocol: str, *, count: bool = True) -> tuple[Any, web.Response | None]:
@@ -302,5 +311,6 @@ def build_app(state: SimState) -> web.Application:
     app.router.add_post("/p/{provider}/v1/messages", h.messages)
     app.router.add_post("/p/{provider}/v1/chat/completions", h.chat)
     app.router.add_post("/p/{provider}/v1/responses", h.responses)
+    app.router.add_get("/p/{provider}/v1/key", h.key_info)
     Control(state).register(app.router)
     return app

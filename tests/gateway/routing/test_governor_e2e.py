@@ -157,3 +157,24 @@ def test_quota_is_untouched_by_connection_failures_in_memory_and_after_a_restart
     assert m["rpd"]["used"] == 0
     free = next(p for p in httpx.get(f"{gw2.url}/xx/models").json()["pools"] if p["name"] == "free")
     assert sum(k["rpd"]["used"] for k in free["keys"]) == 5  # those that reached a provider still count, per key
+
+
+def test_openrouter_key_endpoint_corrects_each_keys_day(simulator_thread, make_gateway) -> None:
+    from gateway.simulator.limits import key_id
+
+    clock = ManualClock(START)
+    book = LimitBook(clock)
+    simulator_thread.state.limits = book
+    for _ in range(15):  # another tool spent 15 of the account's 50 free requests today
+        book.release(book.admit("openrouter", key_id({"authorization": f"Bearer {K1}"}), "x/a:free", 10))
+    cfg = parse(config_text(simulator_thread.url, free_port()), source="<test>", env=ENV)
+    gw = make_gateway(cfg, clock=clock)
+
+    def day_used() -> list[int]:
+        pool = next(p for p in httpx.get(f"{gw.url}/xx/models").json()["pools"] if p["name"] == "free")
+        return [k["rpd"]["used"] for k in pool["keys"]]
+
+    from support.servers import wait_for
+
+    wait_for(lambda: day_used() == [15, 0], 5, "the key endpoint's counter in the pool")
+    assert simulator_thread.calls() == 0  # reading the counter spent no model request

@@ -167,3 +167,15 @@ def test_groq_headers_correct_the_models_own_day() -> None:
     q.correct(g, None, parse({"x-ratelimit-limit-requests": "1000", "x-ratelimit-remaining-requests": "1000"},
                              NOW, "groq"))
     assert q.snapshot(g)["rpd"]["used"] == 0  # type: ignore[index]  # converges down as well as up
+
+
+def test_openrouter_key_endpoint_free_day_counter() -> None:
+    from gateway.routing.ratelimit_headers import from_key_endpoint
+
+    doc = {"data": {"label": "k", "is_free_tier": True, "free_model_daily_requests": {"used": 12, "limit": 50,
+                                                                                         "remaining": 38}}}
+    got = from_key_endpoint(doc, NOW)
+    assert [(r.unit, r.window, r.limit, r.remaining, r.reset_at, r.scope) for r in got.readings] == [
+        ("requests", DAY, 50, 38, MIDNIGHT, "account")]
+    assert from_key_endpoint({"data": {"free_model_daily_requests": {"used": 50, "limit": 50}}}, NOW).readings[0].remaining == 0
+    assert from_key_endpoint({"data": {"limit": None}}, NOW).empty and from_key_endpoint([], NOW).empty
