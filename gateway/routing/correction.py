@@ -37,6 +37,8 @@ def apply_readings(buckets: list[tuple[str, Any, Any]], limits: RateLimits, now:
     """Apply every request reading; returns what changed (for logs and tests)."""
     changed: list[str] = []
     for r in limits.readings:
+        if r.unit == "tokens" and r.remaining is not None and _window_of(r, now) == MINUTE:
+            changed += _tokens(buckets, r, now)
         if r.unit != "requests" or r.remaining is None:
             continue
         window = _window_of(r, now)
@@ -64,6 +66,19 @@ def apply_readings(buckets: list[tuple[str, Any, Any]], limits: RateLimits, now:
         if r.remaining == 0 and r.reset_at is not None:
             _cool(w, r.reset_at, f"provider reports 0 requests left this {window}")
     return changed
+
+
+def _tokens(buckets: list[tuple[str, Any, Any]], r: Reading, now: float) -> list[str]:
+    """The minute's tokens only ever rise to the provider's count (its tokenizer counts more than bytes/4)."""
+    target = _target(buckets, "tpm", r.scope)
+    if target is None:
+        return []
+    label, w, local_limit = target
+    used, have = max(0, local_limit - (r.remaining or 0)), w.tokens()
+    if used <= have:
+        return []
+    w.minute.append((now, used - have))
+    return [f"{label}: minute tokens {have} -> {used}"]
 
 
 def _cool(w: Any, until: float, reason: str) -> None:

@@ -125,6 +125,7 @@ provider = "groq"
 id = "llama"
 rpm = 30
 rpd = 1000
+tpm = 8000
 
 [tiers.t]
 letter = "t"
@@ -179,3 +180,15 @@ def test_openrouter_key_endpoint_free_day_counter() -> None:
         ("requests", DAY, 50, 38, MIDNIGHT, "account")]
     assert from_key_endpoint({"data": {"free_model_daily_requests": {"used": 50, "limit": 50}}}, NOW).readings[0].remaining == 0
     assert from_key_endpoint({"data": {"limit": None}}, NOW).empty and from_key_endpoint([], NOW).empty
+
+
+def test_token_readings_raise_the_minutes_tokens_never_lower_them() -> None:
+    cfg = parse_config(TOML, env={})
+    q = Quotas(cfg, Clock())
+    g = cfg.models["g"]
+    q.record(g, 1000)
+    q.correct(g, None, parse({"x-ratelimit-limit-tokens": "8000", "x-ratelimit-remaining-tokens": "5000",
+                              "x-ratelimit-reset-tokens": "20s"}, NOW, "groq"))
+    assert q.snapshot(g)["tpm"]["used"] == 3000  # type: ignore[index]  # the provider counted 3000
+    q.correct(g, None, parse({"x-ratelimit-limit-tokens": "8000", "x-ratelimit-remaining-tokens": "7900"}, NOW, "groq"))
+    assert q.snapshot(g)["tpm"]["used"] == 3000  # type: ignore[index]
