@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING
 
 from gateway import upstream
 from gateway.caching import replay
+from gateway.caching.coalesce import Flight
 from gateway.config import Model, Price, Provider
 from gateway.errors import SkipCandidate, UpstreamError
 from gateway.exchange import Attempt, Exchange
@@ -70,7 +71,7 @@ class Flow:
     def __init__(self, rt: Runtime, ex: Exchange) -> None:
         self.rt = rt
         self.ex = ex
-        self.flight: replay.Flight | None = None
+        self.flight: Flight | None = None
         self.price: Price | None = None
         self.last: tuple[int, str, dict[str, str]] | None = None  # the last failure: status, message, headers
         self.stop = False  # the request itself is at fault: no other candidate would serve it

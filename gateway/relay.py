@@ -23,9 +23,11 @@ from quart import Response
 from gateway.attempt import Flow, UpstreamAttempt
 from gateway.caching import replay
 from gateway.config.dialects import stream_error
-from gateway.errors import UpstreamError
+from gateway.errors import StreamTooLarge, UpstreamError
 from gateway.passthrough import CheckedPassThrough
 from gateway.protocols.dispatch import PassThrough, StreamTranslator, stream_translator
+from gateway.protocols.sse import MAX_EVENT
+from gateway.protocols.stream_start import FirstEvent, describe
 from gateway.runtime import Runtime
 
 Translator = StreamTranslator | PassThrough
@@ -63,25 +65,43 @@ class Relay:
         return resp
 
     async def head(self, att: UpstreamAttempt, tr: Translator) -> bytes | None:
-        """Read until the translator has whole events to send; None (attempt failed) on any failure first."""
+        """Read until the first real event; None (the attempt failed, the next may try) on anything else.
+
+        Keep-alive comments (OpenRouter's `: OPENROUTER PROCESSING`) are not content: they are held
+        back, and the first-byte timeout keeps running until real content comes. An in-stream error
+        as the first event (OpenRouter's 429 inside a 200), garbage, an empty body or a stream cut
+        before any event all leave the client untouched, so the next candidate may answer.
+        """
         opened = att.opened
         assert opened is not None
-        idle = self.rt.config.gateway.timeouts.idle
-        out = tr.feed(opened.first)
+        timeouts = self.rt.config.gateway.timeouts
+        first = FirstEvent(att.provider.protocol)
+        held = bytearray()
+        chunk = opened.first
         try:
-            while not out and not tr.failed and not tr.done:
-                chunk = await opened.next_chunk(idle)
-                out = tr.feed(chunk) if chunk else tr.close()
-                if not chunk and not out and not tr.failed:
-                    tr.failed = "the upstream stream was empty"
-        except UpstreamError as exc:
-            tr.failed = tr.failed or str(exc)
-        if tr.failed or not out:
-            reason = tr.failed or "the upstream stream ended before any event"
-            att.fail(f"error at stream start: {reason}", opened.status)
-            att.flow.failed(502, f"{att.model.name}: {att.row.error}")
-            return None
-        return out
+            async with asyncio.timeout(timeouts.first_byte):
+                while True:
+                    verdict = first.feed(chunk) if chunk else first.close()
+                    held += tr.feed(chunk) if chunk else tr.close()
+                    if tr.failed or tr.done or not chunk or (verdict is not None and (verdict.kind == "error" or held)):
+                        break  # (content that a translator has not turned into bytes yet: read on)
+                    if len(held) > MAX_EVENT:
+                        raise StreamTooLarge(f"more than {MAX_EVENT} bytes before the first event")
+                    chunk = await opened.next_chunk(timeouts.idle)
+        except TimeoutError:
+            verdict, tr.failed = None, f"no content within {timeouts.first_byte:g}s ({first.comments} keep-alive comment(s))"
+        except (UpstreamError, StreamTooLarge) as exc:
+            verdict, tr.failed = None, tr.failed or str(exc)
+        if verdict is not None and verdict.kind == "error":
+            return self.refuse(att, describe(verdict, first.comments), verdict.status)
+        if tr.failed or not held:
+            return self.refuse(att, tr.failed or describe(verdict, first.comments), opened.status)
+        return bytes(held)
+
+    def refuse(self, att: UpstreamAttempt, reason: str, status: int) -> None:
+        att.fail(f"error at stream start: {reason}", status)
+        att.flow.failed(502 if status < 400 else status, f"{att.model.name}: {att.row.error}")
+        return None
 
     def guard_unstarted(self, att: UpstreamAttempt) -> None:
         """The client may leave before the body is iterated: the generator never runs, so end here."""

@@ -23,7 +23,8 @@ from gateway.accounting.capture import Capture
 from gateway.accounting.events import Broker
 from gateway.accounting.ledger import Ledger
 from gateway.attempt import Hooks
-from gateway.caching.replay import Coalescer, ReplayCache
+from gateway.caching.coalesce import Coalescer
+from gateway.caching.replay import ReplayCache
 from gateway.config import Config, ConfigError, Price, load, paths
 from gateway.exchange import Exchange
 from gateway.guards.hooks import Guards
@@ -178,6 +179,8 @@ class Runtime:
         return True
 
     def apply_config(self, new: Config) -> None:
+        for gone in set(self.config.models) - set(new.models):
+            self.routing.affinity.forget_model(gone)  # no conversation sticks to a model that no longer exists
         self.config = new
         self.config_error = None
         self._set_secrets(new)

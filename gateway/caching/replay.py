@@ -8,8 +8,8 @@ The key is a sha256 over the canonical request (protocol, tier and the whole bod
 sorted keys, minus fields that vary run to run without changing the answer). The value is
 the upstream status, the content-type and the exact response bytes as the list of chunks
 the client received, so SSE replays frame for frame. Storage is SQLite (WAL) with a TTL
-and an LRU cap on entries. `Coalescer` makes identical requests in flight share one
-upstream call. Everything here is synchronous except the `a*` helpers, which run the
+and an LRU cap on entries (identical requests in flight share one upstream call through
+caching/coalesce.py). Everything here is synchronous except the `a*` helpers, which run the
 SQLite work in a thread so the event loop never waits on the disk.
 """
 
@@ -23,7 +23,7 @@ import sqlite3
 import struct
 import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -353,100 +353,3 @@ class ReplayCache:
 
     async def aput(self, key: str, entry: Entry) -> bool:
         return await asyncio.to_thread(self.put, key, entry)
-
-
-class Flight:
-    """One request's place in a coalesced group: the leader calls upstream, followers wait.
-
-    The leader must end with `resolve(entry)` (None: nothing to share) or `release()`;
-    using the flight as an async context manager guarantees the release.
-    """
-
-    def __init__(
-        self, owner: Coalescer, key: str, future: asyncio.Future[Entry | None], leader: bool
-    ) -> None:
-        self._owner = owner
-        self.key = key
-        self._future = future
-        self.leader = leader
-
-    async def wait(self) -> Entry | None:
-        """The leader's entry; None when it failed (then do the request yourself).
-
-        Shielded: a follower that is cancelled does not cancel the shared result.
-        """
-        return await asyncio.shield(self._future)
-
-    def resolve(self, entry: Entry | None) -> None:
-        if self.leader and not self._future.done():
-            self._future.set_result(entry)
-        self._owner._done(self.key, self._future)
-
-    def release(self) -> None:
-        self.resolve(None)
-
-    async def __aenter__(self) -> Flight:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self.leader:
-            self.release()
-
-
-class Coalescer:
-    """Identical requests in flight share one upstream call."""
-
-    def __init__(self) -> None:
-        self._inflight: dict[str, asyncio.Future[Entry | None]] = {}
-
-    def __len__(self) -> int:
-        return len(self._inflight)
-
-    def join(self, key: str) -> Flight:
-        fut = self._inflight.get(key)
-        if fut is not None and not fut.done():
-            return Flight(self, key, fut, leader=False)
-        fut = asyncio.get_running_loop().create_future()
-        self._inflight[key] = fut
-        return Flight(self, key, fut, leader=True)
-
-    def _done(self, key: str, fut: asyncio.Future[Entry | None]) -> None:
-        if self._inflight.get(key) is fut and fut.done():
-            del self._inflight[key]
-
-    async def run(
-        self, key: str, produce: Callable[[], Awaitable[Entry | None]]
-    ) -> tuple[Entry | None, bool]:
-        """(entry, leader). The leader runs `produce`; followers get its result. A follower
-        that gets None (the leader failed or had nothing storable) should call upstream itself.
-        Exceptions from `produce` reach the leader only."""
-        flight = self.join(key)
-        if not flight.leader:
-            return await flight.wait(), False
-        async with flight:
-            entry = await produce()
-            flight.resolve(entry)
-        return entry, True
-
-
-async def lookup(
-    cache: ReplayCache, coalescer: Coalescer, key: str, produce: Callable[[], Awaitable[Entry | None]]
-) -> tuple[Entry | None, str]:
-    """Store first, then coalesce, then produce-and-store. Returns (entry, how) with how in
-    "stored" (replayed from SQLite), "shared" (a concurrent leader's answer), "fresh" (this
-    call went upstream; entry is what produce returned) or "none" (a follower whose leader
-    failed: go upstream yourself)."""
-    entry = await cache.aget(key)
-    if entry is not None:
-        return entry, "stored"
-
-    async def produce_and_store() -> Entry | None:
-        result = await produce()
-        if result is not None and 200 <= result.status < 300:
-            await cache.aput(key, result)
-        return result
-
-    entry, leader = await coalescer.run(key, produce_and_store)
-    if leader:
-        return entry, "fresh"
-    return entry, "shared" if entry is not None else "none"

@@ -15,12 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
-
-import orjson
 
 from gateway.config import Model, Provider
 
@@ -410,23 +407,3 @@ def shape(body: dict[str, Any], protocol: str, opts: ShapingOptions, *, session:
     if protocol in ("openai", "responses") and opts.prompt_cache_key and add_prompt_cache_key(body, session):
         done.append("prompt_cache_key")
     return done
-
-
-def dumps(body: Mapping[str, Any]) -> bytes:
-    """Compact JSON, key order kept: the form providers send, and the proxy's own serialiser."""
-    return orjson.dumps(body)
-
-
-def shape_bytes(
-    raw: bytes, protocol: str, opts: ShapingOptions, *, session: str | None
-) -> tuple[bytes, list[str]]:
-    """Shape a raw request body; the original bytes come back untouched when nothing changed
-    (or when the body is not a JSON object)."""
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return raw, []
-    if not isinstance(body, dict):
-        return raw, []
-    steps = shape(body, protocol, opts, session=session)
-    return (dumps(body), steps) if steps else (raw, [])

@@ -213,13 +213,6 @@ class Health:
             st.probe = False
             self._observe(model, st, self.clock())
 
-    def cooldown(self, model: str, seconds: float, reason: str) -> None:
-        """Skip `model` for exactly `seconds` (the latest instruction from upstream wins)."""
-        st = self._get(model)
-        now = self.clock()
-        self._cool(st, now, seconds, reason)
-        self._observe(model, st, now)
-
     def reset(self, model: str) -> None:
         """Forget the breaker, cooldown and rolling window (totals stay): the user says it is fixed."""
         st = self._get(model)
@@ -232,17 +225,11 @@ class Health:
     def poll(self) -> list[str]:
         """Surface time-driven changes (a breaker reaching half-open, a cooldown ending).
 
-        Fires `on_change` for each and returns their names; the gateway calls this on a timer
-        (see `next_change_at`) so the dashboard sees a model come back without traffic.
+        Fires `on_change` for each and returns their names; the gateway calls this once a
+        second so the dashboard sees a model come back without traffic.
         """
         now = self.clock()
         return [m for m, st in self._models.items() if self._observe(m, st, now)]
-
-    def next_change_at(self) -> float | None:
-        """The earliest time a model's state will change by the clock alone."""
-        now = self.clock()
-        times = [t for st in self._models.values() for t in (st.open_until, st.cool_until) if t > now]
-        return min(times, default=None)
 
     # -- internals ---------------------------------------------------------------------
 

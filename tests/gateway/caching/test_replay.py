@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Any
 import pytest
 
 from gateway.caching import replay
-from gateway.caching.replay import Coalescer, Entry, ReplayCache
+from gateway.caching.replay import Entry, ReplayCache
 from gateway.exchange import Usage
 
 
@@ -271,126 +270,3 @@ async def test_async_helpers_run_off_the_loop(cache: ReplayCache) -> None:
     assert await cache.aput("k", sse_entry())
     got = await cache.aget("k")
     assert got is not None and got.chunks == SSE_CHUNKS
-
-
-# -- coalescing -------------------------------------------------------------------------------
-
-
-async def test_twenty_identical_concurrent_requests_make_one_upstream_call() -> None:
-    coalescer = Coalescer()
-    calls = 0
-    release = asyncio.Event()
-
-    async def produce() -> Entry:
-        nonlocal calls
-        calls += 1
-        await release.wait()
-        return sse_entry()
-
-    tasks = [asyncio.ensure_future(coalescer.run("same", produce)) for _ in range(20)]
-    await asyncio.sleep(0.01)
-    assert len(coalescer) == 1
-    release.set()
-    results = await asyncio.gather(*tasks)
-    assert calls == 1
-    assert sum(leader for _, leader in results) == 1
-    assert all(entry is not None and entry.chunks == SSE_CHUNKS for entry, _ in results)
-    assert len(coalescer) == 0  # nothing left behind
-
-
-async def test_different_keys_do_not_coalesce() -> None:
-    coalescer = Coalescer()
-    calls: list[str] = []
-
-    async def produce_for(k: str) -> Entry:
-        calls.append(k)
-        await asyncio.sleep(0.01)
-        return sse_entry()
-
-    await asyncio.gather(*(coalescer.run(k, lambda k=k: produce_for(k)) for k in ("a", "b", "a", "c")))
-    assert sorted(calls) == ["a", "b", "c"]
-
-
-async def test_a_failing_leader_releases_followers_with_none() -> None:
-    coalescer = Coalescer()
-    started = asyncio.Event()
-
-    async def boom() -> Entry:
-        started.set()
-        await asyncio.sleep(0.01)
-        raise RuntimeError("upstream reset")
-
-    leader = asyncio.ensure_future(coalescer.run("k", boom))
-    await started.wait()
-    followers = [asyncio.ensure_future(coalescer.run("k", boom)) for _ in range(3)]
-    with pytest.raises(RuntimeError):
-        await leader
-    assert [await f for f in followers] == [(None, False)] * 3
-    assert len(coalescer) == 0
-
-
-async def test_a_cancelled_follower_does_not_cancel_the_leader_or_the_others() -> None:
-    coalescer = Coalescer()
-    release = asyncio.Event()
-
-    async def produce() -> Entry:
-        await release.wait()
-        return sse_entry()
-
-    leader = asyncio.ensure_future(coalescer.run("k", produce))
-    await asyncio.sleep(0)
-    quitter = asyncio.ensure_future(coalescer.run("k", produce))
-    stayer = asyncio.ensure_future(coalescer.run("k", produce))
-    await asyncio.sleep(0)
-    quitter.cancel()
-    release.set()
-    (entry, is_leader), (shared, follower_leader) = await leader, await stayer
-    assert is_leader and entry is not None and not follower_leader and shared is entry
-    assert quitter.cancelled()
-
-
-async def test_a_cancelled_leader_releases_followers() -> None:
-    coalescer = Coalescer()
-
-    async def hang() -> Entry:
-        await asyncio.Event().wait()
-        raise AssertionError
-
-    leader = asyncio.ensure_future(coalescer.run("k", hang))
-    await asyncio.sleep(0)
-    follower = asyncio.ensure_future(coalescer.run("k", hang))
-    await asyncio.sleep(0)
-    leader.cancel()
-    assert await asyncio.wait_for(follower, 1) == (None, False)
-
-
-async def test_flight_api_lets_a_streaming_leader_resolve_at_the_end() -> None:
-    coalescer = Coalescer()
-    async with coalescer.join("k") as flight:
-        assert flight.leader
-        other = coalescer.join("k")
-        assert not other.leader
-        waiting = asyncio.ensure_future(other.wait())
-        await asyncio.sleep(0)
-        assert not waiting.done()  # the leader is still "streaming"
-        flight.resolve(sse_entry())
-    got = await waiting
-    assert got is not None and got.chunks == SSE_CHUNKS
-    assert coalescer.join("k").leader  # a new request after the flight starts a new one
-
-
-async def test_lookup_stores_then_replays_and_shares(cache: ReplayCache) -> None:
-    coalescer = Coalescer()
-    calls = 0
-
-    async def produce() -> Entry:
-        nonlocal calls
-        calls += 1
-        await asyncio.sleep(0.02)
-        return sse_entry()
-
-    results = await asyncio.gather(*(replay.lookup(cache, coalescer, "k", produce) for _ in range(5)))
-    assert calls == 1
-    assert sorted(how for _, how in results) == ["fresh", "shared", "shared", "shared", "shared"]
-    entry, how = await replay.lookup(cache, coalescer, "k", produce)
-    assert how == "stored" and entry is not None and entry.chunks == SSE_CHUNKS and calls == 1

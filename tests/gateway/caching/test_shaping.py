@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from gateway import config
 from gateway.caching import shaping
-from gateway.caching.shaping import ShapingOptions, count_breakpoints, options_for, shape, shape_bytes
+from gateway.caching.shaping import ShapingOptions, count_breakpoints, options_for, shape
 
 CC_SYSTEM = (
     "You are Claude Code, Anthropic's official CLI for Claude. You are an interactive agent that helps "
@@ -165,7 +165,7 @@ def cfg() -> config.Config:
 
 def opts(cfg: config.Config, model: str) -> ShapingOptions:
     m = cfg.models[model]
-    return options_for(cfg.provider_of(m), m)
+    return options_for(cfg.providers[m.provider], m)
 
 
 def test_options_defaults_per_provider(cfg: config.Config) -> None:
@@ -478,14 +478,15 @@ def test_prompt_cache_key_is_stable_per_session_and_never_overwrites() -> None:
     assert shape(cc_body(), "anthropic", o, session="conv-1") == []  # not an Anthropic field
 
 
-# -- shape / shape_bytes ---------------------------------------------------------------------
+# -- shape ----------------------------------------------------------------------------------
+# (that the proxy forwards the client's bytes untouched when no step changed anything is
+# tested through the gateway: tests/gateway/test_proxy.py)
 
 
 def test_real_anthropic_upstream_with_claude_code_breakpoints_changes_nothing(cfg: config.Config) -> None:
-    raw = json.dumps(cc_body(), indent=1).encode()  # odd formatting must survive untouched
-    out, steps = shape_bytes(raw, "anthropic", opts(cfg, "sonnet"), session="s")
-    assert steps == []
-    assert out is raw
+    body = cc_body()
+    assert shape(body, "anthropic", opts(cfg, "sonnet"), session="s") == []
+    assert body == cc_body()
 
 
 def test_openrouter_chat_body_gets_every_step(cfg: config.Config) -> None:
@@ -498,17 +499,11 @@ def test_openrouter_chat_body_gets_every_step(cfg: config.Config) -> None:
 def test_third_party_anthropic_upstream_strips_and_lifts(cfg: config.Config) -> None:
     body = cc_body(turns=2)
     body["messages"].append({"role": "system", "content": "hook output"})
-    raw = json.dumps(body).encode()
-    out, steps = shape_bytes(raw, "anthropic", opts(cfg, "ds"), session=None)
+    keys = list(body)
+    steps = shape(body, "anthropic", opts(cfg, "ds"), session=None)
     assert steps == ["strip_billing_header", "lift_system"]
-    sent = json.loads(out)
-    assert sent["system"][0]["text"] == CC_SYSTEM and sent["system"][-1]["text"] == "hook output"
-    assert list(sent) == list(body)  # key order kept
-
-
-def test_shape_bytes_passes_non_objects_through() -> None:
-    for raw in (b"not json", b"[1,2]"):
-        assert shape_bytes(raw, "openai", PIN_AND_PRIVACY, session="s") == (raw, [])
+    assert body["system"][0]["text"] == CC_SYSTEM and body["system"][-1]["text"] == "hook output"
+    assert list(body) == keys  # key order kept
 
 
 # -- against the simulated provider's prefix cache ------------------------------------------
@@ -571,7 +566,9 @@ def cached_shares(url: str, protocol: str, bodies: list[dict[str, Any]], opts: S
         base_url=url, timeout=30, headers={"x-api-key": "k", "authorization": "Bearer k"}
     ) as client:
         for body in bodies:
-            raw, _ = shape_bytes(json.dumps(body).encode(), protocol, opts, session="conv-1")
+            shaped = json.loads(json.dumps(body))
+            shape(shaped, protocol, opts, session="conv-1")
+            raw = json.dumps(shaped).encode()
             r = client.post(path, content=raw, headers={"content-type": "application/json"})
             assert r.status_code == 200, r.text
             usage = r.json()["usage"]

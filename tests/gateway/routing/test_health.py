@@ -63,10 +63,10 @@ def test_many_429_with_retry_after_never_open_the_breaker(health: Health, clock:
     assert health.unavailable("m") is None
 
 
-def test_cooldown_call_sets_exact_length_and_latest_wins(health: Health, clock: Clock) -> None:
-    health.cooldown("m", 30, "pool spent")
-    assert health.unavailable("m") == Unavailable("cooling down (pool spent)", T0 + 30)
-    health.cooldown("m", 5, "new reset header")
+def test_the_latest_retry_after_wins(health: Health, clock: Clock) -> None:
+    health.failure("m", 429, "pool spent", retry_after_s=30)
+    assert health.unavailable("m") == Unavailable("cooling down (429 retry-after 30s)", T0 + 30)
+    health.failure("m", 429, "new reset header", retry_after_s=5)
     assert health.unavailable("m").until == T0 + 5  # type: ignore[union-attr]
     clock.advance(5)
     assert health.unavailable("m") is None
@@ -149,12 +149,11 @@ def test_on_change_fires_on_transitions_and_poll_sees_the_clock(
     assert changes == ["a"]
     health.failure("a", 401, "bad key")  # still open: no new change
     assert changes == ["a"]
-    assert health.next_change_at() == T0 + 60
     assert health.poll() == []
     clock.advance(60)
     assert health.poll() == ["a"]  # open → half_open without any traffic
     assert changes == ["a", "a"]
-    health.cooldown("b", 10, "retry-after")
+    health.failure("b", 429, "rate limited", retry_after_s=10)
     assert changes[-1] == "b"
     clock.advance(10)
     assert health.poll() == ["b"]
@@ -187,11 +186,11 @@ def test_rolling_window_is_bounded(health: Health) -> None:
 
 def test_reset_closes_and_clears_cooldown(health: Health, changes: list[str]) -> None:
     health.failure("m", 401, "bad key")
-    health.cooldown("m", 100, "x")
+    health.failure("m", 429, "x", retry_after_s=100)
     health.reset("m")
     assert health.unavailable("m") is None
     assert health.row("m")["state"] == "healthy"
-    assert health.row("m")["requests"] == 1
+    assert health.row("m")["requests"] == 2
     assert changes == ["m", "m"]
 
 
@@ -286,3 +285,19 @@ def test_failures_while_open_do_not_extend_it(health: Health, clock: Clock) -> N
     clock.advance(30)
     health.failure("m", 500, "in-flight request failing late")
     assert health.unavailable("m").until == T0 + 60  # type: ignore[union-attr]
+
+
+def test_abandon_releases_the_probe_and_counts_nothing(health: Health, clock: Clock) -> None:
+    for _ in range(3):
+        health.failure("m", 500, "down")
+    clock.advance(60)
+    assert health.begin("m")  # the probe
+    assert not health.begin("m") and health.row("m")["detail"] == "half-open probe in flight"
+    before = health.row("m")
+    health.abandon("m")  # its client left before the first byte
+    after = health.row("m")
+    assert after["detail"] == "half-open: next request probes"
+    assert (after["requests"], after["failures"]) == (before["requests"], before["failures"])
+    assert health.begin("m")  # the next request may probe
+    health.abandon("healthy-model")  # nothing claimed: nothing happens
+    assert health.row("healthy-model")["state"] == "healthy"

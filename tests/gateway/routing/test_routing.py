@@ -174,7 +174,7 @@ def test_all_unavailable_is_429_with_the_earliest_retry(config: Config, state: R
     state.health.failure("kimi-free", 429, "rate limited", retry_after_s=40)
     for _ in range(3):
         state.health.failure("nemotron-free", 500, "upstream error")
-    state.health.cooldown("qwen-local", 12.5, "retry-after 12.5s")
+    state.health.failure("qwen-local", 429, "rate limited", retry_after_s=12.5)
     p = plan(req(), config, state)
     assert p.candidates == []
     assert p.error is not None and p.error.status == 429
@@ -183,7 +183,7 @@ def test_all_unavailable_is_429_with_the_earliest_retry(config: Config, state: R
     assert msg.startswith("every model of tier 'free' (big) is unavailable: ")
     assert "kimi-free: cooling down (429 retry-after 40s) (back in 40s)" in msg
     assert "nemotron-free: breaker open (3 consecutive failures, last 500 upstream error) (back in 60s)" in msg
-    assert "qwen-local: cooling down (retry-after 12.5s) (back in 13s)" in msg
+    assert "qwen-local: cooling down (429 retry-after 12.5s) (back in 13s)" in msg
     clock.advance(12.5)
     assert names(plan(req(), config, state)) == ["qwen-local"]
 
@@ -205,7 +205,7 @@ def test_affinity_keeps_a_ten_turn_conversation_then_moves(config: Config, state
     other = "feedface01234567"
     served: list[str] = []
     # turn 1 lands on nemotron because kimi is cooling; the conversation stays there
-    state.health.cooldown("kimi-free", 5, "retry-after 5s")
+    state.health.failure("kimi-free", 429, "rate limited", retry_after_s=5)
     for _ in range(10):
         p = plan(req(session=session), config, state)
         chosen = p.candidates[0]
