@@ -7,6 +7,7 @@ recorded error must surface as an error, never as an empty "success".
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Any
 
 import anthropic
@@ -23,8 +24,27 @@ def _args(raw: Any) -> Any:
     return json.loads(raw) if raw and str(raw).strip() else {}
 
 
+@cache
+def _anthropic(base: str) -> anthropic.Anthropic:
+    return anthropic.Anthropic(base_url=base, api_key="x", max_retries=0)
+
+
+@cache
+def _openai(base: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=base + "/v1", api_key="x", max_retries=0)
+
+
+@cache
+def _genai(base: str) -> Any:
+    from google import genai
+    from google.genai import types
+
+    return genai.Client(api_key="x", http_options=types.HttpOptions(base_url=base, api_version="v1beta",
+                                                                     retry_options=None))
+
+
 def ask_anthropic(base: str, model: str, stream: bool) -> Answer:
-    client = anthropic.Anthropic(base_url=base, api_key="x", max_retries=0)
+    client = _anthropic(base)
     kw: dict[str, Any] = {"model": model, "max_tokens": 256, "messages": [{"role": "user", "content": ASK}]}
     try:
         if stream:
@@ -74,7 +94,7 @@ def _reasoning(obj: Any) -> str:
 
 
 def ask_chat(base: str, model: str, stream: bool) -> Answer:
-    client = openai.OpenAI(base_url=base + "/v1", api_key="x", max_retries=0)
+    client = _openai(base)
     kw: dict[str, Any] = {"model": model, "messages": [{"role": "user", "content": ASK}]}
     a = Answer()
     try:
@@ -121,7 +141,7 @@ def _responses_final(a: Answer, r: Any) -> None:
 
 
 def ask_responses(base: str, model: str, stream: bool) -> Answer:
-    client = openai.OpenAI(base_url=base + "/v1", api_key="x", max_retries=0)
+    client = _openai(base)
     a = Answer()
     try:
         if not stream:
@@ -151,10 +171,9 @@ def ask_responses(base: str, model: str, stream: bool) -> Answer:
 
 
 def ask_gemini(base: str, model: str, stream: bool) -> Answer:
-    from google import genai
-    from google.genai import errors, types
+    from google.genai import errors
 
-    client = genai.Client(api_key="x", http_options=types.HttpOptions(base_url=base, api_version="v1beta", retry_options=None))
+    client = _genai(base)
     a = Answer()
     try:
         if stream:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1] / "fixtures" / "recordings"
-PAUSES_PER_STREAM = 12  # spread over the stream: realistic gaps without making big recordings slow
+PAUSES_PER_STREAM = 8  # spread over the stream: realistic gaps without making big recordings slow
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ class ReplayUpstream:
     """
 
     def __init__(self, recordings: list[Recording] | None = None, extra: dict[str, Any] | None = None,
-                 pause: float = 0.002) -> None:
+                 pause: float = 0.001) -> None:
         self.recordings = {r.name: r for r in (recordings if recordings is not None else load_index())}
         self.extra = extra or {}
         self.pause = pause

@@ -27,8 +27,11 @@ DIALECTS = ("anthropic", "openai", "responses", "gemini")
 PROVIDER_FOR = {"anthropic": "rep-anthropic", "openai": "rep-openai", "responses": "rep-responses"}
 
 
-def model_name(i: int) -> str:
-    return f"rec{i:03d}"
+USES = (*DIALECTS, "raw")  # one model per recording and client, so a recorded 429 cools only its own
+
+
+def model_name(i: int, use: str) -> str:
+    return f"rec{i:03d}-{use}"
 
 
 def config_text(url: str, port: int) -> str:
@@ -39,8 +42,9 @@ def config_text(url: str, port: int) -> str:
         f'[providers.rep-responses]\nprotocol = "responses"\nbase_url = "{url}/v1"\n',
     ]
     for i, rec in enumerate(RECORDINGS):
-        parts.append(f'[models.{model_name(i)}]\nprovider = "{PROVIDER_FOR[rec.protocol]}"\nid = "{rec.name}"\n')
-    parts.append(f'[tiers.rec]\nletter = "r"\nbig = ["{model_name(0)}"]\n')
+        for use in USES:
+            parts.append(f'[models.{model_name(i, use)}]\nprovider = "{PROVIDER_FOR[rec.protocol]}"\nid = "{rec.name}"\n')
+    parts.append(f'[tiers.rec]\nletter = "r"\nbig = ["{model_name(0, "raw")}"]\n')
     parts.append("[breaker]\nfailures = 1000000\ncooldown_s = 1\n")  # error recordings must not open breakers
     return "\n".join(parts)
 
@@ -70,7 +74,7 @@ CASES = [pytest.param(i, d, id=f"{rec.name}->{d}") for i, rec in enumerate(RECOR
 def test_recording_reaches_the_client(gateway: str, index: int, dialect: str) -> None:
     rec = RECORDINGS[index]
     want = want_for(rec, dialect)
-    got = ASK_BY_DIALECT[dialect](f"{gateway}/x/wire/b/rec", model_name(index), rec.stream)
+    got = ASK_BY_DIALECT[dialect](f"{gateway}/x/wire/b/rec", model_name(index, dialect), rec.stream)
     if want.error is not None:
         assert got.error is not None, f"a recorded error became a success: {got}"
         assert want.error[:60] in got.error
@@ -97,7 +101,7 @@ def test_same_dialect_passes_every_recorded_event(gateway: str, index: int) -> N
     """Pass-through: every recorded event reaches the client unchanged (a JSON body byte for byte)."""
     rec = RECORDINGS[index]
     url = f"{gateway}/x/wire/b/rec{ENDPOINT[rec.protocol]}"
-    with httpx.stream("POST", url, json=request_body(rec, model_name(index)), timeout=10) as resp:
+    with httpx.stream("POST", url, json=request_body(rec, model_name(index, "raw")), timeout=10) as resp:
         raw = resp.read()
     if not rec.stream:
         if rec.meta.get("status", 200) >= 400:
