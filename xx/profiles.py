@@ -140,25 +140,23 @@ def load_all(shipped: Path | None = None, user: Path | None = None) -> dict[str,
     return profiles
 
 
-_TOP_KEY = re.compile(r'^(name|letter)\s*=\s*"([^"]*)"', re.M)
-
-
 def letters(shipped: Path | None = None, user: Path | None = None) -> dict[str, tuple[str, Path]]:
-    """letter -> (agent name, file), read without parsing TOML: `xx <code>` must decode a code before it
-    knows which one profile it needs, and parsing all nine costs more than the rest of a launch.
+    """letter -> (agent name, file): `xx <code>` decodes a code before it knows which profile it needs.
 
-    Only top-level `name = "…"` / `letter = "…"` lines before the first table count; a file
-    this scan cannot read is left to `load_one`/`load_all`, which report it properly.
+    Read from the parsed TOML (tomlcache: a marshal cache, so nine files cost microseconds
+    after the first run), never with a pattern over the text: any valid TOML spelling of
+    `letter = 'z'` counts. A file that cannot be read is left to `load_one`/`load_all`, which
+    report it properly.
     """
     out: dict[str, tuple[str, Path]] = {}
     for path in profile_files(shipped, user).values():
         try:
-            head = path.read_text().split("\n[", 1)[0]
-        except OSError:
+            data = tomlcache.load(path)
+        except (OSError, tomlcache.TomlError):
             continue
-        keys = dict(m.groups() for m in _TOP_KEY.finditer(head))
-        if "letter" in keys:
-            out.setdefault(keys["letter"], (keys.get("name", path.stem), path))
+        letter, name = data.get("letter"), data.get("name", path.stem)
+        if isinstance(letter, str) and isinstance(name, str):
+            out.setdefault(letter, (name, path))
     return out
 
 
@@ -179,111 +177,109 @@ def by_letter(profiles: Mapping[str, Profile]) -> dict[str, Profile]:
     return {p.letter: p for p in profiles.values()}
 
 
-def parse(data: Mapping[str, Any], source: str, problems: list[str]) -> Profile | None:
-    """A Profile from parsed TOML, appending one line per problem; None when unusable."""
-    start = len(problems)
+class _Check:
+    """Typed reads of one profile's table, each problem one line naming the file and key."""
 
-    def bad(key: str, msg: str) -> None:
-        problems.append(f"{source}: {key}: {msg}")
+    def __init__(self, data: Mapping[str, Any], source: str, problems: list[str]) -> None:
+        self.data, self.source, self.problems = data, source, problems
 
-    def string(key: str, default: str | None = None, table: Mapping[str, Any] = data, where: str = "") -> str:
-        value = table.get(key, default)
+    def bad(self, key: str, msg: str) -> None:
+        self.problems.append(f"{self.source}: {key}: {msg}")
+
+    def string(self, key: str, default: str | None = None) -> str:
+        value = self.data.get(key, default)
         if not isinstance(value, str):
-            bad(where + key, f"must be a string, got {value!r}")
+            self.bad(key, f"must be a string, got {value!r}")
             return ""
         return value
 
-    def words(value: Any, key: str) -> tuple[str, ...]:
+    def words(self, value: Any, key: str) -> tuple[str, ...]:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            bad(key, f"must be a list of strings, got {value!r}")
+            self.bad(key, f"must be a list of strings, got {value!r}")
             return ()
         return tuple(value)
 
-    def strmap(value: Any, key: str) -> dict[str, str]:
+    def strmap(self, value: Any, key: str) -> dict[str, str]:
         if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
-            bad(key, "must be a table of strings")
+            self.bad(key, "must be a table of strings")
             return {}
         return dict(value)
 
+    def templates(self, table: str, allowed: tuple[str, ...], why: str) -> dict[str, tuple[str, ...]]:
+        """[modes] / [headless]: mode -> argv template whose `@slots` are known."""
+        out: dict[str, tuple[str, ...]] = {}
+        for mode, template in strmap_any(self.data.get(table, {}), table, self.bad).items():
+            if mode not in allowed:
+                self.bad(f"{table}.{mode}", why)
+                continue
+            argv = self.words(template, f"{table}.{mode}")
+            for tok in argv:
+                if tok.startswith("@") and tok not in SLOTS:
+                    self.bad(f"{table}.{mode}", f"unknown slot {tok!r} (slots: {', '.join(SLOTS)})")
+            out[mode] = argv
+        return out
+
+
+def _checked_scalars(c: _Check) -> tuple[str, str, str, bool, str]:
+    """name, letter, dialect, verified, versions; each problem reported."""
+    data = c.data
     for key in data:
         if key not in _TOP_KEYS:
-            bad(key, f"unknown key (expected one of: {', '.join(sorted(_TOP_KEYS))})")
-    name = string("name")
-    letter = string("letter")
-    if not re.fullmatch(r"[a-z]", letter):
-        bad("letter", f"must be one lowercase letter, got {letter!r}")
-    dialect = string("dialect")
+            c.bad(key, f"unknown key (expected one of: {', '.join(sorted(_TOP_KEYS))})")
+    name, letter, dialect = c.string("name"), c.string("letter"), c.string("dialect")
+    if len(letter) != 1 or not ("a" <= letter <= "z"):
+        c.bad("letter", f"must be one lowercase letter, got {letter!r}")
     if dialect not in DIALECTS:
-        bad("dialect", f"must be one of {', '.join(DIALECTS)}, got {dialect!r}")
+        c.bad("dialect", f"must be one of {', '.join(DIALECTS)}, got {dialect!r}")
     verified = data.get("verified", False)
     if not isinstance(verified, bool):
-        bad("verified", "must be true or false")
-    versions = string("versions", "")
+        c.bad("verified", "must be true or false")
+    versions = c.string("versions", "")
     if versions:
         try:
             parse_range(versions)
         except ValueError as exc:
-            bad("versions", str(exc))
-    modes: dict[str, tuple[str, ...]] = {}
-    for mode, template in strmap_any(data.get("modes", {}), "modes", bad).items():
-        if mode not in MODES:
-            bad(f"modes.{mode}", f"unknown mode (modes: {', '.join(MODES)})")
-            continue
-        argv = words(template, f"modes.{mode}")
-        for tok in argv:
-            if tok.startswith("@") and tok not in SLOTS:
-                bad(f"modes.{mode}", f"unknown slot {tok!r} (slots: {', '.join(SLOTS)})")
-        modes[mode] = argv
-    headless: dict[str, tuple[str, ...]] = {}
-    for mode, template in strmap_any(data.get("headless", {}), "headless", bad).items():
-        if mode not in HEADLESS_MODES:
-            bad(f"headless.{mode}", f"only modes {', '.join(HEADLESS_MODES)} take a headless template (mode n is headless already)")
-            continue
-        if mode not in modes:
-            bad(f"headless.{mode}", f"mode {mode!r} is not in [modes]")
-        argv = words(template, f"headless.{mode}")
-        for tok in argv:
-            if tok.startswith("@") and tok not in SLOTS:
-                bad(f"headless.{mode}", f"unknown slot {tok!r} (slots: {', '.join(SLOTS)})")
-        headless[mode] = argv
-    unsupported = strmap(data.get("unsupported", {}), "unsupported")
-    if not modes:
-        bad("modes", "at least one mode is required")
+            c.bad("versions", str(exc))
     pattern = data.get("session_pattern")
     if pattern is not None:
         try:
             re.compile(pattern)
         except (re.error, TypeError) as exc:
-            bad("session_pattern", f"not a regular expression: {exc}")
+            c.bad("session_pattern", f"not a regular expression: {exc}")
+    return name, letter, dialect, verified is True, versions
+
+
+def parse(data: Mapping[str, Any], source: str, problems: list[str]) -> Profile | None:
+    """A Profile from parsed TOML, appending one line per problem; None when unusable."""
+    start = len(problems)
+    c = _Check(data, source, problems)
+    name, letter, dialect, verified, versions = _checked_scalars(c)
+    modes = c.templates("modes", MODES, f"unknown mode (modes: {', '.join(MODES)})")
+    headless = c.templates("headless", HEADLESS_MODES,
+                           f"only modes {', '.join(HEADLESS_MODES)} take a headless template (mode n is headless already)")
+    for mode in headless:
+        if mode not in modes:
+            c.bad(f"headless.{mode}", f"mode {mode!r} is not in [modes]")
+    unsupported = c.strmap(data.get("unsupported", {}), "unsupported")
+    if not modes:
+        c.bad("modes", "at least one mode is required")
     prompt = data.get("prompt")
-    routes = {k: _wiring(strmap_any(data.get(k, {}), k, bad), k, bad, words, strmap) for k in ("gateway", "proxy", "direct")}
-    context = _context(strmap_any(data.get("context", {}), "context", bad), bad, words, strmap)
+    routes = {k: _wiring(strmap_any(data.get(k, {}), k, c.bad), k, c.bad, c.words, c.strmap)
+              for k in ("gateway", "proxy", "direct")}
+    context = _context(strmap_any(data.get("context", {}), "context", c.bad), c.bad, c.words, c.strmap)
     if len(problems) > start:
         return None
     return Profile(
-        name=name,
-        letter=letter,
-        binary=string("binary", name),
-        package=string("package", f"the `{name}` package"),
-        dialect=dialect,
-        verified=verified,
-        versions=versions,
-        bypass=words(data.get("bypass", []), "bypass"),
-        model=words(data.get("model", []), "model"),
-        prompt=words(prompt, "prompt") if prompt is not None else None,
-        always=words(data.get("always", []), "always"),
-        root_bypass_env=strmap(data.get("root_bypass_env", {}), "root_bypass_env"),
-        modes=modes,
-        unsupported=unsupported,
-        env=strmap(data.get("env", {}), "env"),
-        gateway=routes["gateway"],
-        proxy=routes["proxy"],
-        direct=routes["direct"],
-        session_pattern=pattern,
-        session_hint=data.get("session_hint"),
-        source=source,
-        headless=headless,
-        context=context,
+        name=name, letter=letter, binary=c.string("binary", name), package=c.string("package", f"the `{name}` package"),
+        dialect=dialect, verified=verified, versions=versions,
+        bypass=c.words(data.get("bypass", []), "bypass"), model=c.words(data.get("model", []), "model"),
+        prompt=c.words(prompt, "prompt") if prompt is not None else None,
+        always=c.words(data.get("always", []), "always"),
+        root_bypass_env=c.strmap(data.get("root_bypass_env", {}), "root_bypass_env"),
+        modes=modes, unsupported=unsupported, env=c.strmap(data.get("env", {}), "env"),
+        gateway=routes["gateway"], proxy=routes["proxy"], direct=routes["direct"],
+        session_pattern=data.get("session_pattern"), session_hint=data.get("session_hint"),
+        source=source, headless=headless, context=context,
     )
 
 

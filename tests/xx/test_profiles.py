@@ -72,3 +72,27 @@ def test_invalid_profiles_are_refused(tmp_path: Path, body: str, problem: str) -
 )
 def test_version_ranges(version: str, spec: str, ok: bool) -> None:
     assert profiles.in_range(version, spec) is ok
+
+
+@pytest.mark.parametrize("spelling", ["letter = 'z'", '"letter" = "z"', 'letter = """z"""', "letter='z' # mine"])
+def test_letters_come_from_the_toml_not_a_pattern(tmp_path: Path, spelling: str) -> None:
+    """Defect 12: any valid TOML spelling of the letter is the letter `xx` decodes."""
+    (tmp_path / "zed.toml").write_text(f"name = 'zed'\n{spelling}\ndialect = 'openai'\n[modes]\ni = ['@bypass']\n")
+    assert profiles.letters(user=tmp_path)["z"] == ("zed", tmp_path / "zed.toml")
+    assert profiles.load_all(user=tmp_path)["zed"].letter == "z"
+
+
+def test_xx_launches_a_user_profile_with_a_single_quoted_letter(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    (tmp_path / "config" / "xx" / "profiles").mkdir(parents=True)
+    (tmp_path / "config" / "xx" / "profiles" / "zed.toml").write_text(
+        "name = 'zed'\nletter = 'z'\nbinary = 'true'\ndialect = 'openai'\n[modes]\ni = ['@bypass', '@extra']\n")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "config"),
+           "XDG_CACHE_HOME": str(tmp_path / "cache"), "XDG_STATE_HOME": str(tmp_path / "state")}
+    r = subprocess.run([sys.executable, "-m", "xx", "zid", "--dry-run", "--json"], env=env, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["argv"] == ["true"]
