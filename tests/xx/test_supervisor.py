@@ -93,9 +93,17 @@ def test_hot_reload_and_invalid_edit_keeps_last_valid(env) -> None:
     assert xx(e, "up").returncode == 0
     url = f"http://127.0.0.1:{port}"
     text = cfg.read_text()
-    cfg.write_text(text.replace('[tiers.free]\nletter = "f"', '[tiers.free]\nletter = "f"\nreplay = true'))
-    time.sleep(1.6)
-    assert "error" not in httpx.get(url + "/ready", timeout=5).text.lower() or httpx.get(url + "/ready").json()["problems"] == []
+    added = '[models.sim-added]\nprovider = "sim-openai"\nid = "sim/added"\n\n'
+    cfg.write_text(text.replace('[tiers.free]\nletter = "f"', added + '[tiers.free]\nletter = "f"\nreplay = true'))
+
+    def models() -> list[str]:
+        return [m["name"] for m in httpx.get(url + "/xx/models", timeout=5).json()["models"]]
+
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and "sim-added" not in models():
+        time.sleep(0.2)
+    assert "sim-added" in models(), "a valid edit is applied without a restart"
+    assert httpx.get(url + "/ready", timeout=5).json()["problems"] == []
     cfg.write_text(text.replace('protocol = "openai"', 'protocol = "carrier-pigeon"'))
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and not httpx.get(url + "/ready", timeout=5).json()["problems"]:
