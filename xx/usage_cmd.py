@@ -75,7 +75,7 @@ def _config_bits(ledger: Path | None) -> tuple[Path, dict[str, Any]]:
     except (gconfig.ConfigError, OSError):
         cfg = None
     path = ledger or paths.ledger_file()
-    return path, usage.prices_of(cfg) if cfg is not None else {}
+    return path, usage.prices_of(cfg, usage.load_catalog()) if cfg is not None else {}
 
 
 def main(argv: list[str]) -> int:

@@ -3,7 +3,8 @@
 Pure functions over ledger rows (the dicts `Ledger.since` returns), shared by `xx usage`
 and `GET /xx/usage`, so the command and the endpoint can never disagree. Prices come from the
 config: a model with a price there is costed at that price (so a corrected price table
-re-costs history); a model without one keeps the cost and saving the ledger recorded.
+re-costs history); a model without one there is costed at the price the provider's catalog
+gave the last model scan, and failing that keeps the cost and saving the ledger recorded.
 
 Days are UTC days, like the providers' daily quotas.
 """
@@ -146,9 +147,28 @@ def summarize(
     }
 
 
-def prices_of(config: Any) -> dict[str, Price]:
-    """Model name -> configured price, for the models that have one."""
-    return {name: m.price for name, m in getattr(config, "models", {}).items() if getattr(m, "price", None)}
+def prices_of(config: Any, catalog: Mapping[str, Any] | None = None) -> dict[str, Price]:
+    """Model name -> price: the config's, else the provider catalog's from the last model scan."""
+    scanned = {
+        str(m["name"]): m.get("price")
+        for m in (catalog or {}).get("models") or ()
+        if isinstance(m, Mapping) and m.get("name")
+    }
+    out: dict[str, Price] = {}
+    for name, m in getattr(config, "models", {}).items():
+        price = getattr(m, "price", None)
+        if price is not None and price != Price():
+            out[name] = price
+        elif isinstance(p := scanned.get(name), Mapping) and p:
+            out[name] = Price(*(float(p.get(k) or 0.0) for k in ("input", "output", "cache_read", "cache_write")))
+    return out
+
+
+def load_catalog() -> dict[str, Any] | None:
+    """The last model scan's result (its catalog prices), None when there is none or it cannot be read."""
+    from gateway.scan import store
+
+    return store.load(store.default_path())
 
 
 def read_rows(path: Path, since: float, until: float | None = None) -> list[dict[str, Any]]:

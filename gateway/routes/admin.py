@@ -77,7 +77,8 @@ def register(app: Quart, rt: Runtime, authorized: Callable[[], bool]) -> None:
             since = usage.parse_since(request.args.get("since", "7d"), rt.clock())
             by = request.args.get("by", "day")
             rows = await app.ensure_async(rt.ledger.since)(since) if rt.ledger else []
-            report = usage.summarize(rows, by, usage.prices_of(rt.config), since=since, until=rt.clock())
+            prices = usage.prices_of(rt.config, usage.load_catalog())
+            report = usage.summarize(rows, by, prices, since=since, until=rt.clock())
         except usage.UsageError as e:
             return _json(error_body("openai", 400, str(e)), 400)
         return _json(report)

@@ -53,6 +53,23 @@ def test_without_config_prices_the_ledger_costs_stand(rows: list[dict]) -> None:
     assert total["saved_usd"] == pytest.approx(9.9 + 0.002)
 
 
+def test_catalog_prices_fill_in_where_the_config_has_none(rows: list[dict]) -> None:
+    """kimi-free has no price in the config; the last scan's catalog says input 1, output 2 $/M."""
+    from types import SimpleNamespace
+
+    from gateway.config.model import Price
+
+    config = SimpleNamespace(models={"kimi-free": SimpleNamespace(price=Price()), "gpt-paid": SimpleNamespace(price=PRICES["gpt-paid"])})
+    scan = {"models": [{"name": "kimi-free", "price": {"input": 1.0, "output": 2.0}}, {"name": "gpt-paid", "price": {"input": 99.0}}]}
+    prices = usage.prices_of(config, scan)
+    assert prices["gpt-paid"] == PRICES["gpt-paid"]  # the config wins
+    assert prices["kimi-free"] == Price(input=1.0, output=2.0)
+    claude = next(g for g in usage.summarize(rows, "agent", prices)["groups"] if g["agent"] == "claude")
+    # kimi-free rows of claude: (1000 in, 100 out, 800 read) and (3000 in, 300 out, 2500 read); reads at the input price
+    assert claude["cost_usd"] == pytest.approx((1000 + 200 + 3000 + 600) / 1e6)
+    assert usage.prices_of(config, None) == {"gpt-paid": PRICES["gpt-paid"]}
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
