@@ -8,9 +8,12 @@ from textual.widgets import Static
 class DownBanner(Static):
     """Shown (class `-shown`) only while there is something to say."""
 
+    _last: str | None = None
+
     def show(self, text: str | None) -> None:
         self.set_class(text is not None, "-shown")
-        if text is not None:
+        if text is not None and text != self._last:
+            self._last = text
             self.update(text)
 
     @property

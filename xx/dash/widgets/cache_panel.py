@@ -20,13 +20,20 @@ class CachePanel(Vertical):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.summary = Static(id="cache-summary")
         self.breakdown = Static(id="cache-breakdown")
+        self._last: Text | None = None
+        self._height = -1
 
     def compose(self) -> ComposeResult:
         yield self.summary
         yield self.breakdown
 
     def show(self, summary: Text, breakdown: RenderableType | None) -> None:
-        self.summary.update(summary)
+        if summary != self._last:
+            # A new layout only when the wrapped height changes: a layout pass costs the whole screen.
+            width = max(1, self.summary.size.width or 80)
+            height = sum(-(-max(1, len(line)) // width) for line in summary.plain.split("\n"))
+            self.summary.update(summary, layout=height != self._height)
+            self._last, self._height = summary, height
         self.breakdown.display = breakdown is not None
         if breakdown is not None:
             self.breakdown.update(breakdown)

@@ -55,6 +55,9 @@ class FittedTable(DataTable[object]):
         layout = (tuple(c.key for c in cols), tuple(widths))
         if not force and clipped == self._shown and layout == self._layout:
             return
+        if layout == self._layout and [r.key for r in clipped] == [r.key for r in self._shown]:
+            self._update_cells(clipped)  # same rows in the same order: touch only what changed
+            return
         keep = self._keep()
         if layout != self._layout:
             self.clear(columns=True)
@@ -68,6 +71,13 @@ class FittedTable(DataTable[object]):
         for row in clipped:
             self.add_row(*row.cells, key=row.key)
         self._restore(keep)
+
+    def _update_cells(self, rows: list[Any]) -> None:
+        for old, new in zip(self._shown, rows, strict=True):
+            for col, a, b in zip(self.cols, old.cells, new.cells, strict=True):
+                if a != b:
+                    self.update_cell(new.key, col.key, b)
+        self._shown = rows
 
     def _keep(self) -> str | None:
         """The key the cursor should stay on across a rebuild (subclasses choose)."""

@@ -1,4 +1,4 @@
-"""The one-line status header."""
+"""The two-line status header."""
 
 from __future__ import annotations
 
@@ -7,7 +7,12 @@ from textual.widgets import Static
 
 
 class GatewayHeader(Static):
-    """Gateway URL, up/down, version, uptime, req/s, err/min; plus PAUSED and the active filter."""
+    """Status line and identity line; repainted only when the text changes, never re-laid out (fixed height)."""
+
+    _last: Text | None = None
 
     def show(self, text: Text) -> None:
-        self.update(text)
+        if text == self._last:
+            return
+        self._last = text
+        self.update(text, layout=False)
