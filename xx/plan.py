@@ -30,9 +30,9 @@ PLACEHOLDER_TOKEN = "xx-local"  # a fixed, non-secret token for a loopback gatew
 KEY_ENV = "XX_GATEWAY_KEY"
 # Inherited variables that would send an agent's traffic somewhere other than the gateway.
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
-_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|AUTH", re.I)
+_SECRET_NAME = re.compile(r"KEY|TOKEN(?!S)|SECRET|PASSWORD|AUTH", re.I)  # *_TOKENS are counts, not secrets
 _PLACE = re.compile(r"\{(url|base|token|agent|model|tier|route|session|prompt|dir|window|compact_at|compact_pct"
-                    r"|file:[^{}]+)\}")
+                    r"|output|file:[^{}]+)\}")
 COMPACT_AT = 0.75  # compact at this share of the real window: room for the answer and for estimate slack
 
 
@@ -162,9 +162,11 @@ def context_values(profile: Profile, config: Config, tier_name: str | None, scan
 
     `{window}` is that window, or the profile's `default` (what the CLI assumes) when none is known.
     The profile's `[context]` env and args apply only when the window is smaller than that default.
-    `{compact_at}` is COMPACT_AT of the window in tokens; `{compact_pct}` the same as a percentage of the
-    window the CLI itself works from, `max(floor, window) - reserve` (Claude Code 2.1.197 raises
-    CLAUDE_CODE_AUTO_COMPACT_WINDOW to at least 100000 and keeps 20000 of it for the answer).
+    `{compact_at}` is COMPACT_AT of the window in tokens; `{output}` the answer's room, a quarter of the
+    window (at most the profile's `max_output`); `{compact_pct}` compact_at as a percentage of the window
+    the CLI itself works from, `max(floor, window) - min(reserve, output)` (Claude Code 2.1.197 raises
+    CLAUDE_CODE_AUTO_COMPACT_WINDOW to at least 100000 and keeps min(20000, its max output) for the answer),
+    so compaction plus one answer stays inside the real window.
     """
     ctx = profile.context
     default = ctx.get("default") or 0
@@ -175,9 +177,11 @@ def context_values(profile: Profile, config: Config, tier_name: str | None, scan
         return values  # no window known, or none smaller than what the CLI assumes: leave it alone
     window = min(windows)
     target = int(window * COMPACT_AT)
-    effective = max(ctx.get("floor", 0), window) - ctx.get("reserve", 0)
+    output = min(window // 4, ctx.get("max_output") or window)
+    effective = max(ctx.get("floor", 0), window) - min(ctx.get("reserve", 0), output)
     pct = max(1, min(100, target * 100 // effective)) if effective > 0 else 100
-    return {"window": str(window), "compact_at": str(target), "compact_pct": str(pct), "apply": "1"}
+    return {"window": str(window), "compact_at": str(target), "compact_pct": str(pct), "output": str(output),
+            "apply": "1"}
 
 
 def render(text: str, values: Mapping[str, str]) -> str:

@@ -27,7 +27,7 @@ _TOP_KEYS = {
     "gateway", "proxy", "direct", "headless", "context",
 }
 # [context]: how the CLI learns the model's context window (see xx.plan.context_values).
-_CONTEXT_KEYS = {"env", "args", "default", "floor", "reserve", "note"}
+_CONTEXT_KEYS = {"env", "args", "default", "floor", "reserve", "max_output", "note"}
 _ROUTE_KEYS = {"env", "args", "strip", "files", "model", "default_model", "overlay"}
 
 

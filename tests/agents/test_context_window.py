@@ -47,8 +47,9 @@ def small_world(installed: Installed, runs_dir: tuple[Path | None, str | None]) 
 def test_the_plan_sets_claude_codes_compaction_window(small_world: World) -> None:
     env = small_world.dry_run("cipf")["env"]
     assert env["CLAUDE_CODE_AUTO_COMPACT_WINDOW"] == str(WINDOW)
-    # Claude Code 2.1.197 compacts at min(pct% of (max(100000, window) - 20000), ...): 30 % of 80000 = 24000 < 32768
-    assert env["CLAUDE_AUTOCOMPACT_PCT_OVERRIDE"] == "30"
+    # Claude Code 2.1.197 compacts at pct % of (max(100000, window) - min(20000, max output)): 26 % of 91808 = 23870,
+    # and its answers are capped at 8192 tokens: 23870 + 8192 < 32768
+    assert env["CLAUDE_AUTOCOMPACT_PCT_OVERRIDE"] == "26" and env["CLAUDE_CODE_MAX_OUTPUT_TOKENS"] == "8192"
     assert "CLAUDE_CODE_MAX_CONTEXT_TOKENS" not in env
 
 

@@ -58,8 +58,11 @@ def launch(code: str, scan: ScanView | None = None):
 def test_claude_code_gets_its_compaction_window_from_the_smallest_big_model() -> None:
     lp = launch("cipf")
     assert lp.env["CLAUDE_CODE_AUTO_COMPACT_WINDOW"] == "32768"
-    # Claude Code works from max(100000, window) - 20000 = 80000; 75 % of 32768 is 24576 = 30 % of that.
-    assert lp.env["CLAUDE_AUTOCOMPACT_PCT_OVERRIDE"] == "30"
+    # The answer gets a quarter of the window (max_tokens 8192); Claude Code then works from
+    # max(100000, window) - min(20000, 8192) = 91808, and 75 % of 32768 = 24576 is 26 % of that:
+    # it compacts at 23870 tokens, and 23870 + 8192 fits in 32768.
+    assert lp.env["CLAUDE_CODE_MAX_OUTPUT_TOKENS"] == "8192"
+    assert lp.env["CLAUDE_AUTOCOMPACT_PCT_OVERRIDE"] == "26"
     assert "CLAUDE_CODE_MAX_CONTEXT_TOKENS" not in lp.env  # read only with DISABLE_COMPACT (2.1.197)
 
 
@@ -72,7 +75,7 @@ def test_no_compaction_variables_without_a_smaller_known_window_or_off_route_p(c
 def test_the_scanned_window_fills_in_for_a_model_without_one_in_the_config() -> None:
     lp = launch("cipo", ScanView(scanned_at=1.0, windows={"c": 65536}))
     assert lp.env["CLAUDE_CODE_AUTO_COMPACT_WINDOW"] == "65536"
-    assert lp.env["CLAUDE_AUTOCOMPACT_PCT_OVERRIDE"] == str(int(65536 * 0.75) * 100 // 80000)
+    assert lp.env["CLAUDE_AUTOCOMPACT_PCT_OVERRIDE"] == str(int(65536 * 0.75) * 100 // (100000 - 16384))  # 58
 
 
 def test_a_scan_ranked_tier_uses_the_windows_of_the_models_the_scan_ranks() -> None:
@@ -102,6 +105,14 @@ def test_context_values_is_a_pure_table() -> None:
     assert context_values(claude, cfg, "open", None) == {"window": "200000"}  # no window known
     # 131072 < the 200000 Claude Code assumes: compact at 98304 = 88 % of (131072 - 20000)
     assert context_values(claude, cfg, "wide", None) == {"window": "131072", "compact_at": "98304",
-                                                         "compact_pct": "88", "apply": "1"}
+                                                         "compact_pct": "88", "output": "32000", "apply": "1"}
     assert context_values(claude, cfg, "free", None)["compact_at"] == "24576"
     assert context_values(claude, cfg, None, None) == {"window": "200000"}
+
+
+def test_token_counts_are_not_masked_as_secrets_in_the_dry_run() -> None:
+    from xx.plan import mask_env
+
+    assert mask_env("CLAUDE_CODE_MAX_OUTPUT_TOKENS", "8192", ()) == "8192"
+    assert mask_env("GITHUB_TOKEN", "ghp_abc", ()) == "***" and mask_env("API_TOKENS_SECRET", "x", ()) == "***"
+    assert launch("cipf").to_json()["env"]["CLAUDE_CODE_MAX_OUTPUT_TOKENS"] == "8192"
