@@ -34,21 +34,9 @@ from gateway.routing.health import Health
 from gateway.routing.plan import RoutingState
 from gateway.routing.quotas import Quotas
 from gateway.scan import store as scan_store
-from gateway.scan import view as scan_view
 from gateway.scan.refresh import ScanKeeper
 
 log = logging.getLogger("xx.gateway")
-
-
-def _counts(d: dict[str, Any]) -> dict[str, Any]:
-    """One aggregate in the stats contract's names (cache_read, not cache_read_tokens)."""
-    return {
-        "requests": d.get("requests", 0), "errors": d.get("errors", 0), "classes": d.get("classes", {}),
-        "input_tokens": d.get("input_tokens", 0), "cache_read": d.get("cache_read_tokens", 0),
-        "cache_write": d.get("cache_write_tokens", 0), "output_tokens": d.get("output_tokens", 0),
-        "hit_ratio": d.get("hit_ratio", 0.0), "hit_rate": d.get("hit_rate", 0.0),
-        "saved_usd": d.get("saved_usd", 0.0), "cost_usd": d.get("cost_usd", 0.0),
-    }
 
 
 class Runtime:
@@ -78,6 +66,7 @@ class Runtime:
         self.routing.scan = self.scan.view(config)
         self.in_flight = 0
         self.hooks = Hooks()  # before_send / on_response / on_finish of every upstream attempt
+        self.model_view: Callable[[str], dict[str, Any]] | None = None  # routes/views.model_row, set by the app
         self.guards = Guards(lambda: self.config, clock)  # in-chat commands, tool-call repair/danger, loops
         self.capture = Capture(self.ledger_path.parent, enabled=config.capture.enabled, max_mb=config.capture.max_mb,
                                secrets=lambda: self._secrets).install(self.hooks)  # wire capture (xx capture)
@@ -192,82 +181,9 @@ class Runtime:
         if self.team is not None:
             self.team.announce_reload()
 
-    # -- views ---------------------------------------------------------------------------
-    def health(self) -> dict[str, Any]:
-        return {
-            "status": "ok",
-            "service": "xx-gateway",
-            "version": self.version,
-            "pid": os.getpid(),
-            "instance": self.instance,
-            "started": self.started,
-            "uptime_s": round(self.clock() - self.started, 3),
-            "url": self.config.gateway.url,
-            "config": self.config.source,
-            "config_error": self.config_error,
-        }
-
-    def snapshot(self) -> dict[str, Any]:
-        """The `/xx/stats` document (the dashboard's contract: see xx/dash)."""
-        agg = self.aggregate.to_dict()
-        overall = _counts(agg.get("overall", {}))
-        overall["series"] = [
-            {"t": p["minute"], "requests": p["requests"], "errors": p["errors"], "input": p["input_tokens"],
-             "cache_read": p["cache_read_tokens"], "hit_ratio": p["hit_ratio"], "saved_usd": p["saved_usd"]}
-            for p in agg.get("overall", {}).get("series", [])
-        ]
-        return {
-            "version": self.version,
-            "started": self.started,
-            "uptime_s": round(self.clock() - self.started, 3),
-            "requests": self.stats.requests(self.in_flight),
-            "cache": overall,
-            **{dim: {k: _counts(v) for k, v in agg.get(dim, {}).items()} for dim in ("by_model", "by_agent", "by_tier")},
-            "replay": self.replay.stats() if self.replay is not None else None,
-            "config": {"source": self.config.source, "error": self.config_error},
-        }
-
-    def model_row(self, name: str) -> dict[str, Any]:
-        cfg = self.config
-        model = cfg.models[name]
-        provider = cfg.providers.get(model.provider)
-        row: dict[str, Any] = {
-            "name": name, "provider": model.provider, "id": model.id,
-            "protocol": provider.protocol if provider else None, "free": model.free, "pool": cfg.pool_of(model),
-            "tiers": {t.name: [r for r, names in t.roles.items() if name in names] or (["ranked"] if t.rank else [])
-                      for t in cfg.tiers.values() if t.rank or any(name in names for names in t.roles.values())},
-        }
-        row.update(self.routing.health.row(name))
-        quota = self.routing.quotas.snapshot(model)
-        row.update(rpm=quota["rpm"], rpd=quota["rpd"], tpm=quota["tpm"], key=quota["key"],
-                   keys=self.routing.quotas.key_rows(model))
-        if provider is not None and provider.api_key_ref and not provider.api_key:
-            row["state"], row["detail"] = "unconfigured", f"{provider.api_key_ref} is not set"
-        elif row.get("state") == "healthy" and (why := self.routing.quotas.check(model, 0)) is not None:
-            row["state"], row["detail"], row["until"] = "quota", why.reason, why.until
-        counters = self.aggregate.by["model"].get(name)  # not to_dict(): that serialises every key's series
-        row["cache_hit_ratio"] = round(counters.total.hit_ratio, 4) if counters else None
-        row.update(scan_view.model_fields(self.routing.scan, model))
-        return row
-
-    def models(self) -> list[dict[str, Any]]:
-        return [self.model_row(name) for name in self.config.models]
-
-    def pools(self) -> list[dict[str, Any]]:
-        """Each pool and key: used, limit, window, reset, in flight, why skipped (gateway.routing.attempt_hooks)."""
-        return self.governor.pools_view()
-
     def _model_changed(self, name: str) -> None:
-        if name in self.config.models:
-            self.broker.publish("model", self.model_row(name))
-
-    def extra_metrics(self) -> list[str]:
-        lines = cache.prometheus_lines(self.aggregate)
-        lines += ["# HELP xx_model_up Model state (1 healthy, 0 otherwise).", "# TYPE xx_model_up gauge"]
-        for name in self.config.models:
-            state = self.routing.health.row(name).get("state")
-            lines.append(f'xx_model_up{{model="{name}",state="{state}"}} {int(state == "healthy")}')
-        return lines
+        if name in self.config.models and self.model_view is not None:
+            self.broker.publish("model", self.model_view(name))
 
     # -- recording -----------------------------------------------------------------------
     def _finish(self, ex: Exchange, price: Price | None, replay: bool) -> None:

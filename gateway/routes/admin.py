@@ -14,7 +14,7 @@ from quart import Quart, Response, request
 from gateway.accounting import usage
 from gateway.accounting.metrics import render as render_metrics
 from gateway.config.dialects import error_body
-from gateway.routes import identity
+from gateway.routes import identity, views
 from gateway.runtime import Runtime
 
 
@@ -23,11 +23,12 @@ def _json(obj: object, status: int = 200) -> Response:
 
 
 def register(app: Quart, rt: Runtime, authorized: Callable[[], bool]) -> None:
+    rt.model_view = lambda name: views.model_row(rt, name)  # what a model-change event carries
     who = identity.IdentityCache()
 
     @app.get("/health")
     async def health() -> Response:
-        return _json({**rt.health(), **(who.get(rt) if authorized() else {})})  # identity: loopback or token
+        return _json({**views.health(rt), **(who.get(rt) if authorized() else {})})  # identity: loopback or token
 
     @app.get("/ready")
     async def ready() -> Response:
@@ -60,7 +61,7 @@ def register(app: Quart, rt: Runtime, authorized: Callable[[], bool]) -> None:
 
     @app.get("/xx/stats")
     async def stats() -> Response:
-        return _json(rt.snapshot())
+        return _json(views.snapshot(rt))
 
     @app.get("/xx/requests")
     async def requests() -> Response:
@@ -85,14 +86,14 @@ def register(app: Quart, rt: Runtime, authorized: Callable[[], bool]) -> None:
 
     @app.get("/xx/models")
     async def admin_models() -> Response:
-        return _json({"models": rt.models(), "pools": rt.pools()})
+        return _json({"models": views.models(rt), "pools": views.pools(rt)})
 
     @app.post("/xx/models/<name>/reset")
     async def admin_reset(name: str) -> Response:
         if name not in rt.config.models:
             return _json(error_body("openai", 404, f"unknown model {name!r} (models: {', '.join(rt.config.models)})"), 404)
         rt.routing.health.reset(name)
-        row = rt.model_row(name)
+        row = views.model_row(rt, name)
         rt.broker.publish("model", row)
         return _json({"ok": True, "model": row})
 

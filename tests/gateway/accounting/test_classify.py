@@ -7,7 +7,8 @@ import re
 import pytest
 
 from gateway.accounting import classify as cache
-from gateway.accounting.classify import Aggregate, classify, cost, log_line, prometheus_lines
+from gateway.accounting.classify import Aggregate, classify, cost, log_line
+from gateway.accounting.metrics import prometheus_lines
 from gateway.config import Price
 from gateway.exchange import Exchange, Usage
 

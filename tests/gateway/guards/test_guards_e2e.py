@@ -14,6 +14,8 @@ import openai
 import pytest
 from support.servers import config_for, free_port
 
+from gateway.routes import views
+
 BASH = {"type": "object", "properties": {"command": {"type": "string"}}, "required": ["command"]}
 DANGER = '[[tool:Bash {"command": "rm -rf ~"}]]'
 BROKEN = "[[rawtool:Bash {command: 'ls -la'}]]"
@@ -87,7 +89,7 @@ def test_anthropic_danger_and_repair(gw, tier: str, stream: bool) -> None:
     uses = [b for b in msg.content if b.type == "tool_use"]
     assert [(u.name, u.input) for u in uses] == [("Bash", {"command": "ls -la"})]
     assert last_row(g, 2)["repairs"] == 1
-    stats = g.rt.snapshot()["requests"]
+    stats = views.snapshot(g.rt)["requests"]
     assert stats["repairs"] == 1 and stats["blocks"] == 1
 
 

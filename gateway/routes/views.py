@@ -1,0 +1,89 @@
+"""The JSON documents the admin routes serve: /health, /xx/stats, /xx/models (the dashboard's contract).
+
+Pure reads of the Runtime's state, kept out of runtime.py (state and lifecycle only) so a view
+can change without touching what it views.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from gateway.runtime import Runtime
+from gateway.scan import view as scan_view
+
+
+def _counts(d: dict[str, Any]) -> dict[str, Any]:
+    """One aggregate in the stats contract's names (cache_read, not cache_read_tokens)."""
+    return {
+        "requests": d.get("requests", 0), "errors": d.get("errors", 0), "classes": d.get("classes", {}),
+        "input_tokens": d.get("input_tokens", 0), "cache_read": d.get("cache_read_tokens", 0),
+        "cache_write": d.get("cache_write_tokens", 0), "output_tokens": d.get("output_tokens", 0),
+        "hit_ratio": d.get("hit_ratio", 0.0), "hit_rate": d.get("hit_rate", 0.0),
+        "saved_usd": d.get("saved_usd", 0.0), "cost_usd": d.get("cost_usd", 0.0),
+    }
+
+
+def health(rt: Runtime) -> dict[str, Any]:
+    return {
+        "status": "ok",
+        "service": "xx-gateway",
+        "version": rt.version,
+        "pid": os.getpid(),
+        "instance": rt.instance,
+        "started": rt.started,
+        "uptime_s": round(rt.clock() - rt.started, 3),
+        "url": rt.config.gateway.url,
+        "config": rt.config.source,
+        "config_error": rt.config_error,
+    }
+
+def snapshot(rt: Runtime) -> dict[str, Any]:
+    """The `/xx/stats` document (the dashboard's contract: see xx/dash)."""
+    agg = rt.aggregate.to_dict()
+    overall = _counts(agg.get("overall", {}))
+    overall["series"] = [
+        {"t": p["minute"], "requests": p["requests"], "errors": p["errors"], "input": p["input_tokens"],
+         "cache_read": p["cache_read_tokens"], "hit_ratio": p["hit_ratio"], "saved_usd": p["saved_usd"]}
+        for p in agg.get("overall", {}).get("series", [])
+    ]
+    return {
+        "version": rt.version,
+        "started": rt.started,
+        "uptime_s": round(rt.clock() - rt.started, 3),
+        "requests": rt.stats.requests(rt.in_flight),
+        "cache": overall,
+        **{dim: {k: _counts(v) for k, v in agg.get(dim, {}).items()} for dim in ("by_model", "by_agent", "by_tier")},
+        "replay": rt.replay.stats() if rt.replay is not None else None,
+        "config": {"source": rt.config.source, "error": rt.config_error},
+    }
+
+def model_row(rt: Runtime, name: str) -> dict[str, Any]:
+    cfg = rt.config
+    model = cfg.models[name]
+    provider = cfg.providers.get(model.provider)
+    row: dict[str, Any] = {
+        "name": name, "provider": model.provider, "id": model.id,
+        "protocol": provider.protocol if provider else None, "free": model.free, "pool": cfg.pool_of(model),
+        "tiers": {t.name: [r for r, names in t.roles.items() if name in names] or (["ranked"] if t.rank else [])
+                  for t in cfg.tiers.values() if t.rank or any(name in names for names in t.roles.values())},
+    }
+    row.update(rt.routing.health.row(name))
+    quota = rt.routing.quotas.snapshot(model)
+    row.update(rpm=quota["rpm"], rpd=quota["rpd"], tpm=quota["tpm"], key=quota["key"],
+               keys=rt.routing.quotas.key_rows(model))
+    if provider is not None and provider.api_key_ref and not provider.api_key:
+        row["state"], row["detail"] = "unconfigured", f"{provider.api_key_ref} is not set"
+    elif row.get("state") == "healthy" and (why := rt.routing.quotas.check(model, 0)) is not None:
+        row["state"], row["detail"], row["until"] = "quota", why.reason, why.until
+    counters = rt.aggregate.by["model"].get(name)  # not to_dict(): that serialises every key's series
+    row["cache_hit_ratio"] = round(counters.total.hit_ratio, 4) if counters else None
+    row.update(scan_view.model_fields(rt.routing.scan, model))
+    return row
+
+def models(rt: Runtime) -> list[dict[str, Any]]:
+    return [model_row(rt, name) for name in rt.config.models]
+
+def pools(rt: Runtime) -> list[dict[str, Any]]:
+    """Each pool and key: used, limit, window, reset, in flight, why skipped (gateway.routing.attempt_hooks)."""
+    return rt.governor.pools_view()
