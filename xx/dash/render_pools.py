@@ -77,24 +77,52 @@ def derive(models: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
             for field in ("cooling_until", "skip", "ref"):
                 if k.get(field):
                     o[field] = k[field]
-    return sorted(owners.values(), key=lambda o: (o["kind"] != "pool", o["kind"], o["name"]))
+    limited = [o for o in owners.values() if o["kind"] == "pool" or o.get("skip") or any(
+        isinstance(o.get(k), Mapping) and o[k].get("limit") for k in KINDS)]  # no limit, no line
+    return sorted(limited, key=lambda o: (o["kind"] != "pool", o["kind"], o["name"]))
+
+
+def _window(v: Any) -> Any:
+    """A window dict as is; a bare limit (the pool's configured number) as `?/limit`."""
+    return {"used": None, "limit": v} if isinstance(v, int) and not isinstance(v, bool) else v
+
+
+def _given(item: Mapping[str, Any], kind: str) -> list[dict[str, Any]]:
+    """One owner per key of a pool the gateway lists (its `keys`), or the item itself."""
+    name = str(item.get("name") or item.get("fingerprint") or item.get("key") or item.get("id") or "?")
+    base = {**item, "kind": kind, "name": name, **{k: _window(item.get(k)) for k in KINDS}}
+    keys = [k for k in item.get("keys") or () if isinstance(k, Mapping)]
+    if not keys:
+        return [base]
+    out = []
+    for k in keys:
+        label = f"{name} · key {k['key']}" if k.get("key") else name
+        row = {**base, **{f: k.get(f) for f in ("ref", "skip", "cooling_until", "in_flight", "retired")}}
+        out.append({**row, "name": label, **{w: _window(k.get(w)) or base.get(w) for w in KINDS}})
+    return out
 
 
 def owners(models: Mapping[str, Mapping[str, Any]], extra: Mapping[str, Any] | None) -> list[dict[str, Any]]:
-    """The gateway's own pools and keys when it sends them, else what the model rows imply."""
+    """The gateway's own pools and keys when it sends them (plus models with limits of their own),
+    else what the model rows imply."""
     out: list[dict[str, Any]] = []
     for kind in ("pools", "keys"):
         given = (extra or {}).get(kind)
         items: Iterable[Any] = given.values() if isinstance(given, Mapping) else given or ()
         for item in items:
             if isinstance(item, Mapping):
-                name = item.get("name") or item.get("fingerprint") or item.get("id") or "?"
-                out.append({"kind": kind[:-1], **item, "name": str(name)})
-    return out or derive(models)
+                out += _given(item, kind[:-1])
+    if not out:
+        return derive(models)
+    return out + [o for o in derive(models) if o["kind"] == "model"]
 
 
 def _cell(w: Any) -> Text:
-    return Text(used_of(w) if isinstance(w, Mapping) else "-", style=_window_style(w) if isinstance(w, Mapping) else "dim")
+    if not isinstance(w, Mapping):
+        return Text("-", style="dim")
+    if w.get("used") is None and w.get("limit"):
+        return Text(f"?/{w['limit']}", style="dim")
+    return Text(used_of(w), style=_window_style(w))
 
 
 def _reset(o: Mapping[str, Any], now: float) -> str:
@@ -118,6 +146,9 @@ def owner_lines(o: Mapping[str, Any], now: float) -> Text:
         if isinstance(w, Mapping) and w.get("limit"):
             out.append(f"  {label}\u00a0")  # no-break: a label never wraps away from its number
             out.append_text(_cell(w))
+    if o.get("in_flight") is not None:
+        cap = f"/{o['max_concurrency']}" if o.get("max_concurrency") else ""
+        out.append(f"  in\u00a0flight\u00a0{o['in_flight']}{cap}")
     out.append("  resets\u00a0", style="dim")
     out.append(_reset(o, now))
     out.append("\n   models: ", style="dim")

@@ -34,8 +34,16 @@ async def test_pools_view_one_line_per_pool_and_key(server: AdminServer, size: t
 
 
 async def test_pools_view_prefers_the_gateways_own_list(server: AdminServer) -> None:
-    server.data["models"]["pools"] = [
-        {"name": "groq", "rpm": {"used": 3, "limit": 30}, "rpd": {"used": 90, "limit": 14400}, "models": ["llama"]}
+    server.data["models"]["pools"] = [  # the shape gateway/routing/attempt_hooks.py sends
+        {"name": "groq", "provider": "groq", "models": ["llama"], "rpm": 30, "rpd": 14400, "tpm": None,
+         "max_concurrency": 4, "keys": [
+             {"ref": "GROQ_API_KEY", "key": "9f8e", "scope": "pool 'groq' key 9f8e", "retired": False,
+              "rpm": {"used": 3, "limit": 30, "window_s": 60}, "rpd": {"used": 90, "limit": 14400, "reset_at": 0},
+              "cooling_until": None, "skip": None, "in_flight": 2},
+             {"ref": "GROQ_API_KEY_2", "key": None, "scope": "pool 'groq'", "retired": False,
+              "rpm": {"used": 0, "limit": 30}, "rpd": {"used": 0, "limit": 14400}, "skip": "GROQ_API_KEY_2 unset"},
+         ]},
+        {"name": "bare", "models": ["m"], "rpm": 5, "rpd": None},  # an older or partial shape
     ]
     app = make_app(server)
     async with app.run_test(size=(120, 36)) as pilot:
@@ -43,7 +51,10 @@ async def test_pools_view_prefers_the_gateways_own_list(server: AdminServer) -> 
         await pilot.press("o")
         await wait_until(pilot, lambda: isinstance(app.screen, DetailScreen), what="pools view")
         text = body(app)
-        assert "groq" in text and "90/14400" in text and "llama" in text
+        assert "groq · key 9f8e ($GROQ_API_KEY)" in text and "90/14400" in text and "llama" in text
+        assert "in flight 2/4" in text.replace("\xa0", " ") and "GROQ_API_KEY_2 unset" in text
+        assert "bare" in text and "?/5" in text
+        assert "qwen3-next" in text  # a model with limits of its own still has its line
 
 
 async def test_agents_view_sessions_tokens_cost_savings(server: AdminServer, fixtures: dict) -> None:
