@@ -166,6 +166,8 @@ class Proxy:
             flow.failed(502, f"{att.model.name}: {message}")
             return
         message = await self.read_error(opened)
+        if (rec := self.rt.capture.get(flow.ex.id)) is not None:
+            rec.upstream_bytes(message.encode())  # the refusal's message (scrubbed, cut at 300 characters)
         wait = retry_after_from_headers(opened.headers, self.rt.clock())
         other_key = self.rt.governor.other_key_serves(att)  # a refused key is retired alone, not the model
         att.fail(f"HTTP {status}: {message}", None if other_key else status, wait)

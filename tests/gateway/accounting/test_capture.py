@@ -99,3 +99,16 @@ def test_cli(tmp_path: Path) -> None:
     off = xx("off")
     assert off.returncode == 0 and "capture is off" in off.stdout
     assert xx("--help").returncode == 0
+
+
+def test_a_refused_attempt_is_captured_too(simulator_thread, make_gateway, tmp_path: Path) -> None:
+    cfg = config_for(simulator_thread.url, free_port(), "\n[capture]\nenabled = true\n")
+    gw = make_gateway(cfg, ledger=tmp_path / "state" / "ledger.sqlite3")
+    simulator_thread.fault("sim/kimi-k2.6:free", status=429, message="slow down please")
+    chat = openai.OpenAI(base_url=f"{gw.url}/x/qwen/p/f/v1", api_key="xx-local", max_retries=0)
+    chat.chat.completions.create(model="m", messages=[{"role": "user", "content": "hello"}])
+    gw.rows(at_least=1)
+    (rec,) = list(read_records(tmp_path / "state"))
+    first, second = rec["upstream"]
+    assert first["model"] == "sim-kimi" and first["status"] == 429 and "slow down please" in first["response"]["text"]
+    assert second["model"] == "sim-nemotron" and second["status"] == 200
