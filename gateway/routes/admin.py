@@ -32,28 +32,16 @@ def register(app: Quart, rt: Runtime, authorized: Callable[[], bool]) -> None:
 
     @app.get("/ready")
     async def ready() -> Response:
-        problems = []
-        if rt.ledger is None:
-            problems.append("ledger not open")
-        if rt.client is None:
-            problems.append("upstream client not open")
-        missing = sorted({p.api_key_ref for p in rt.config.providers.values() if p.api_key_ref and not p.api_key})
-        if missing:
-            problems.append(f"no API key in the gateway's environment: {', '.join(missing)} unset (those providers' models are skipped)")
-        if rt.config_error:
-            problems.append(f"config reload failed (serving the last valid config): {rt.config_error}")
-        tier_problem = identity.default_tier_problem(rt)
-        if tier_problem:
-            problems.append(tier_problem)
-        status = 503 if rt.ledger is None or rt.client is None or tier_problem else 200
-        body: dict[str, object] = {"ready": status == 200, "problems": problems}
-        if rt.team is not None:  # team mode: shared state, or degraded to local limits (still serving)
-            body["state"] = team_state = rt.team.status()
-            if not team_state["shared"]:
-                problems.append(f"shared state degraded: {team_state['reason']}")
+        status, body = views.readiness(rt, identity.default_tier_problem(rt))
         return _json(body, status)
 
     identity.register(app, rt, lambda: None)  # routes/auth.py gates every route
+    _reports(app, rt)
+    _models(app, rt)
+
+
+def _reports(app: Quart, rt: Runtime) -> None:
+    """Counters and history: /metrics, /xx/stats, /xx/requests, /xx/usage, /xx/events."""
 
     @app.get("/metrics")
     async def metrics() -> Response:
@@ -84,6 +72,17 @@ def register(app: Quart, rt: Runtime, authorized: Callable[[], bool]) -> None:
             return _json(error_body("openai", 400, str(e)), 400)
         return _json(report)
 
+    @app.get("/xx/events")
+    async def events() -> Response:
+        hello = {"version": rt.version, "started": rt.started, "instance": rt.instance}
+        resp = Response(rt.broker.stream(hello), content_type="text/event-stream", headers={"cache-control": "no-cache"})
+        resp.timeout = None
+        return resp
+
+
+def _models(app: Quart, rt: Runtime) -> None:
+    """Model state and the one write: /xx/models, /xx/models/<name>/reset."""
+
     @app.get("/xx/models")
     async def admin_models() -> Response:
         return _json({"models": views.models(rt), "pools": views.pools(rt)})
@@ -96,10 +95,3 @@ def register(app: Quart, rt: Runtime, authorized: Callable[[], bool]) -> None:
         row = views.model_row(rt, name)
         rt.broker.publish("model", row)
         return _json({"ok": True, "model": row})
-
-    @app.get("/xx/events")
-    async def events() -> Response:
-        hello = {"version": rt.version, "started": rt.started, "instance": rt.instance}
-        resp = Response(rt.broker.stream(hello), content_type="text/event-stream", headers={"cache-control": "no-cache"})
-        resp.timeout = None
-        return resp

@@ -87,3 +87,26 @@ def models(rt: Runtime) -> list[dict[str, Any]]:
 def pools(rt: Runtime) -> list[dict[str, Any]]:
     """Each pool and key: used, limit, window, reset, in flight, why skipped (gateway.routing.attempt_hooks)."""
     return rt.governor.pools_view()
+
+
+def readiness(rt: Runtime, tier_problem: str | None) -> tuple[int, dict[str, Any]]:
+    """The /ready document and its status: 503 while the gateway cannot serve at all."""
+    problems = []
+    if rt.ledger is None:
+        problems.append("ledger not open")
+    if rt.client is None:
+        problems.append("upstream client not open")
+    missing = sorted({p.api_key_ref for p in rt.config.providers.values() if p.api_key_ref and not p.api_key})
+    if missing:
+        problems.append(f"no API key in the gateway's environment: {', '.join(missing)} unset (those providers' models are skipped)")
+    if rt.config_error:
+        problems.append(f"config reload failed (serving the last valid config): {rt.config_error}")
+    if tier_problem:
+        problems.append(tier_problem)
+    status = 503 if rt.ledger is None or rt.client is None or tier_problem else 200
+    body: dict[str, Any] = {"ready": status == 200, "problems": problems}
+    if rt.team is not None:  # team mode: shared state, or degraded to local limits (still serving)
+        body["state"] = team_state = rt.team.status()
+        if not team_state["shared"]:
+            problems.append(f"shared state degraded: {team_state['reason']}")
+    return status, body
