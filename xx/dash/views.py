@@ -37,7 +37,7 @@ def agents(app: Any) -> RenderableType:
 
 def plots(model: str | None) -> View:
     def body(app: Any) -> RenderableType:
-        width = max(40, min(app.size.width, 120) - 8)
+        width = min(int(app.size.width * 0.9), 120) - 6  # the modal box: 90% wide, borders, padding, scrollbar
         return render_plots.plots(app.series, model, app.state.stats, app.clock(), width)
 
     return body
