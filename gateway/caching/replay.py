@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gateway.caching.shaping import strip_billing_header
+from gateway.caching.billing import strip_billing_header
 from gateway.config import paths
 from gateway.exchange import Usage
 
