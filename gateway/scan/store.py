@@ -7,7 +7,6 @@ then use their configured lists), never as an error that stops routing.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -23,8 +22,15 @@ def default_path() -> Path:
 
 
 def load(path: Path) -> dict[str, Any] | None:
+    """The stored result, or None. `json` is imported only when a file exists (the launcher's hot path)."""
     try:
-        data = json.loads(path.read_text())
+        text = path.read_text()
+    except (OSError, ValueError):  # absent, unreadable, not UTF-8
+        return None
+    import json
+
+    try:
+        data = json.loads(text)
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict) or data.get("version") != VERSION or not isinstance(data.get("models"), list):
@@ -33,6 +39,8 @@ def load(path: Path) -> dict[str, Any] | None:
 
 
 def save(path: Path, result: dict[str, Any]) -> None:
+    import json
+
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps({**result, "version": VERSION}, indent=1, sort_keys=True))
