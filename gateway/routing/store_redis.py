@@ -155,9 +155,13 @@ class RedisStore:
         self._tasks.append(spawn(self._heartbeat_loop(), name="xx-state-heartbeat"))
         self._tasks.append(spawn(self._listen_loop(), name="xx-state-events"))
 
-    async def close(self) -> None:
+    def stop(self) -> None:
+        """Cancel the heartbeat and listener (sync: for shutdown paths that cannot await)."""
         for task in self._tasks:
             task.cancel()
+
+    async def close(self) -> None:
+        self.stop()
         with contextlib.suppress(*self._errors):
             await self.redis.zrem(self._k("instances"), self.instance)
         with contextlib.suppress(Exception):

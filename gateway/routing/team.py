@@ -87,12 +87,10 @@ class Team:
         self._tasks.append(spawn(self._sync_loop(), name="xx-team-sync"))
 
     def close(self) -> None:
+        """Stop the loops; the heartbeat entry expires by itself (HEARTBEAT_TTL_S), connections close with the loop."""
         for task in self._tasks:
             task.cancel()
-        try:
-            spawn(self.store.close(), name="xx-team-close")
-        except RuntimeError:  # no running loop any more
-            pass
+        self.store.stop()
 
     def status(self) -> dict[str, Any]:
         return self.store.status()
@@ -176,7 +174,7 @@ class Team:
         if res is not None:
             if not attempt.reached:
                 spawn(self.store.release(res), name="xx-team-release")
-            elif attempt.outcome == "ok" and attempt.ex.usage.reported:
+            elif attempt.outcome == "ok" and attempt.ex.usage.reported and any(lim.tpm for lim in res.owners):
                 used = attempt.ex.usage.input + attempt.ex.usage.output
                 spawn(self.store.reconcile(res, used), name="xx-team-reconcile")
         if lease is not None:
