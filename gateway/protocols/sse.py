@@ -64,37 +64,44 @@ class SSEDecoder:
         buf = self._buf
         buf += chunk
         out: list[SSEEvent] = []
-        start, n, scan = 0, len(buf), self._scan
-        while True:
-            frm = max(start, scan)
-            lf = buf.find(b"\n", frm)
-            cr = buf.find(b"\r", frm, lf if lf >= 0 else n)
-            if cr >= 0:
-                end, nxt = cr, cr + 1
-                if nxt < n and buf[nxt] == 0x0A:
-                    nxt += 1
-                elif nxt == n:
-                    self._pending_cr = True
-            elif lf >= 0:
-                end, nxt = lf, lf + 1
-            else:
-                self._scan = n - start
-                break
+        start, scan = 0, self._scan
+        while (line := self._line_end(buf, start, scan)) is not None:
+            end, nxt = line
             if end == start:
                 self.boundary = self._offset + nxt
             ev = self._line(bytes(buf[start:end]))
             if ev is not None:
                 out.append(ev)
             start, scan = nxt, 0
-            if start >= n:
-                self._scan = 0
-                break
+        self._scan = len(buf) - start  # searched already: the next feed starts after these bytes
         if start:
             del buf[:start]
             self._offset += start
         if len(buf) > self.limit:
             raise StreamTooLarge(f"an upstream SSE line is longer than {self.limit} bytes")
         return out
+
+    def _line_end(self, buf: bytearray, start: int, scan: int) -> tuple[int, int] | None:
+        """(end of the line starting at `start`, start of the next), or None when it is unfinished.
+
+        Searches only from `start + scan`: bytes searched by an earlier feed are not searched again.
+        """
+        n = len(buf)
+        if start >= n:
+            return None
+        frm = start + scan
+        lf = buf.find(b"\n", frm)
+        cr = buf.find(b"\r", frm, lf if lf >= 0 else n)
+        if cr >= 0:
+            nxt = cr + 1
+            if nxt < n and buf[nxt] == 0x0A:
+                nxt += 1
+            elif nxt == n:
+                self._pending_cr = True
+            return cr, nxt
+        if lf >= 0:
+            return lf, lf + 1
+        return None
 
     def flush(self) -> list[SSEEvent]:
         """End of stream: a trailing line without newline still counts; an unterminated event is dispatched."""
