@@ -182,7 +182,7 @@ class Runtime:
             self.team.announce_reload()
 
     def _model_changed(self, name: str) -> None:
-        if name in self.config.models and self.model_view is not None:
+        if (name in self.config.models or name in self.routing.scan.models) and self.model_view is not None:
             self.broker.publish("model", self.model_view(name))
 
     # -- recording -----------------------------------------------------------------------

@@ -60,7 +60,7 @@ def snapshot(rt: Runtime) -> dict[str, Any]:
 
 def model_row(rt: Runtime, name: str) -> dict[str, Any]:
     cfg = rt.config
-    model = cfg.models[name]
+    model = cfg.models.get(name) or rt.routing.scan.models[name]  # or one the scan found (tiers m, f)
     provider = cfg.providers.get(model.provider)
     row: dict[str, Any] = {
         "name": name, "provider": model.provider, "id": model.id,
@@ -78,11 +78,13 @@ def model_row(rt: Runtime, name: str) -> dict[str, Any]:
         row["state"], row["detail"], row["until"] = "quota", why.reason, why.until
     counters = rt.aggregate.by["model"].get(name)  # not to_dict(): that serialises every key's series
     row["cache_hit_ratio"] = round(counters.total.hit_ratio, 4) if counters else None
-    row.update(scan_view.model_fields(rt.routing.scan, model))
+    row.update(scan_view.model_fields(rt.routing.scan, model), discovered=name not in cfg.models)
     return row
 
 def models(rt: Runtime) -> list[dict[str, Any]]:
-    return [model_row(rt, name) for name in rt.config.models]
+    """The configured models, then those only the last scan knows (a scan-ranked tier routes to them)."""
+    found = [n for n in rt.routing.scan.models if n not in rt.config.models]
+    return [model_row(rt, name) for name in [*rt.config.models, *found]]
 
 def pools(rt: Runtime) -> list[dict[str, Any]]:
     """Each pool and key: used, limit, window, reset, in flight, why skipped (gateway.routing.attempt_hooks)."""

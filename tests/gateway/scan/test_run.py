@@ -115,6 +115,9 @@ def test_the_gateway_routes_m_and_f_by_the_scan_and_picks_up_a_new_one(simulator
     kimi = rows["kimi-free"]
     assert kimi["context"] == 262144 and kimi["context_source"] == "scan" and kimi["score"] > 0.5
     assert kimi["scanned_at"] == rep["scanned_at"] and "not valid JSON" in rows["gptoss-free"]["scan_rejected"]
+    found = rows["deepseek/deepseek-v4-flash:free"]  # served by tier m, so listed although the config names it not
+    assert found["discovered"] and not kimi["discovered"] and found["context"] == 163840
+    assert found["rpd"]["used"] >= 1 and found["tiers"] == {"free": ["ranked"], "best": ["ranked"]}
     # a new scan in which only kimi answers: the running gateway follows it within its one-second tick
     newer = {**rep, "scanned_at": time.time(), "models": [
         {**x, "usable": x["id"] == "moonshotai/kimi-k2.6:free"} for x in rep["models"]]}
