@@ -24,13 +24,15 @@ def from_config(cfg: Config) -> list[dict[str, Any]]:
 
     view = build(store.load(store.default_path()), cfg)
     rows = []
-    for name, m in cfg.models.items():
+    found = {n: m for n, m in view.models.items() if n not in cfg.models}  # only the scan knows them (tiers m, f)
+    for name, m in {**cfg.models, **found}.items():
         p = cfg.providers.get(m.provider)
-        tiers = {t.name: [r for r, names in t.roles.items() if name in names] for t in cfg.tiers.values()}
+        tiers = {t.name: [r for r, names in t.roles.items() if name in names] or (["ranked"] if t.rank == "scan" and
+                 name in found else []) for t in cfg.tiers.values()}
         rows.append({"name": name, "provider": m.provider, "id": m.id, "protocol": p.protocol if p else None,
                      "free": m.free, "pool": cfg.pool_of(m), "tiers": {k: v for k, v in tiers.items() if v},
                      "state": "unconfigured" if p and p.api_key_ref and not p.api_key else None, "detail": None,
-                     **model_fields(view, m)})
+                     **model_fields(view, m), "discovered": name in found})
     return rows
 
 

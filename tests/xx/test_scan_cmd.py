@@ -35,6 +35,9 @@ def test_scan_then_models(simulator_thread, tmp_path: Path) -> None:
     assert "SCORE" in text and "CONTEXT" in text and "scanned 0m ago" in text, text
     kimi = next(line for line in text.splitlines() if line.startswith("kimi-free"))
     assert "256k" in kimi
+    offline = json.loads(xx(env, "--json").stdout)["models"]
+    found = [m for m in offline if m["discovered"]]
+    assert found and all(m["score"] and m["tiers"] == {"free": ["ranked"], "best": ["ranked"]} for m in found), found
     table = xx(env, "scan", "--budget", "0", "--timeout", "1.5")
     assert table.returncode == 1 and "not probed" in table.stdout and "0 of 0 probe requests" in table.stdout
 
