@@ -7,9 +7,12 @@
    text answer through it, minus the same answer through the bare translator. Interleaved
    on/off, pass-through (Anthropic -> Anthropic) and translated (Chat -> Anthropic), plus the
    whole-body guard of a JSON answer.
-2. End to end: a gateway of this tree and one of `--baseline` (default: the commit before the
-   guards were wired), started from a git worktree, against the same simulator; requests go
-   to both alternately (concurrency 1, streamed and not), so machine noise hits both alike.
+2. End to end, guards on vs off: two gateways of this tree against the same simulator, one with
+   the default `[guards]`, one with every guard off in its config; requests go to both
+   alternately (concurrency 1, streamed and not), so machine noise hits both alike.
+3. With `--baseline REV`: the same against a gateway of REV (e.g. the commit before the guards
+   were wired), started from a git worktree; that difference also holds everything else that
+   changed since REV.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "bench"))
-BASELINE = "2be71ab^"  # the tree just before the guards were wired into the proxy
+OFF = "\n[guards]\nloop = false\ndanger = false\nrepair = false\ncommands = false\n"
 
 
 def claude_body() -> dict[str, Any]:
@@ -128,14 +131,14 @@ def compare(fn: Any, iterations: int) -> dict[str, float]:
             "added_p99_us": (statistics.quantiles(on_t, n=100)[98] - statistics.quantiles(off_t, n=100)[98]) * 1e6}
 
 
-def start_gateway(tree: Path, sim_url: str, tmp: Path, name: str) -> tuple[subprocess.Popen[bytes], str]:
+def start_gateway(tree: Path, sim_url: str, tmp: Path, name: str, extra: str = "") -> tuple[subprocess.Popen[bytes], str]:
     from bench_gateway import free_port
 
     from gateway.simulator.config import sim_config_text
 
     port = free_port()
     cfg = tmp / f"{name}.toml"
-    cfg.write_text(sim_config_text(sim_url, port=port, rpm=10_000_000, rpd=10_000_000))
+    cfg.write_text(sim_config_text(sim_url, port=port, rpm=10_000_000, rpd=10_000_000) + extra)
     env = {**os.environ, "XX_CONFIG": str(cfg), "XDG_STATE_HOME": str(tmp / f"state-{name}"), "PYTHONPATH": str(tree)}
     proc = subprocess.Popen([sys.executable, "-m", "gateway"], env=env, stderr=subprocess.DEVNULL, cwd=tree)
     url = f"http://127.0.0.1:{port}"
@@ -165,10 +168,13 @@ async def alternate(urls: dict[str, str], body: dict[str, Any], n: int, stream: 
             for name, url in urls.items():
                 lat[name].append((await one(session, url, body, stream))[0])
     p50 = {k: statistics.median(v) * 1000 for k, v in lat.items()}
-    return {**{f"{k}_p50_ms": v for k, v in p50.items()}, "added_p50_ms": p50["guards"] - p50["baseline"]}
+    paired = statistics.median(a - b for a, b in zip(lat["guards"], lat["baseline"], strict=True)) * 1000
+    return {**{f"{k}_p50_ms": v for k, v in p50.items()}, "added_p50_ms": p50["guards"] - p50["baseline"],
+            "paired_added_p50_ms": paired}  # median of back-to-back differences: steadier under a drifting load
 
 
-def end_to_end(requests: int, baseline: str) -> dict[str, Any]:
+def end_to_end(requests: int, baseline: str | None) -> dict[str, Any]:
+    """Guards on vs off (same tree), or this tree vs `baseline` (a git revision) when given."""
     from bench_gateway import start_simulator
 
     sim, sim_url = start_simulator()
@@ -176,16 +182,18 @@ def end_to_end(requests: int, baseline: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         wt = tmp / "baseline"
-        subprocess.run(["git", "worktree", "add", "-q", "--detach", str(wt), baseline], cwd=ROOT, check=True)
         try:
+            if baseline:
+                subprocess.run(["git", "worktree", "add", "-q", "--detach", str(wt), baseline], cwd=ROOT, check=True)
             g, gurl = start_gateway(ROOT, sim_url, tmp, "guards")
             procs.append(g)
-            b, burl = start_gateway(wt, sim_url, tmp, "baseline")
+            b, burl = start_gateway(wt, sim_url, tmp, "baseline") if baseline else start_gateway(ROOT, sim_url, tmp,
+                                                                                               "baseline", OFF)
             procs.append(b)
             body = {**claude_body(), "model": "claude-sim-sonnet"}
             path = "/x/claude/p/c/v1/messages"  # tier c: Anthropic upstream, the pass-through path
             urls = {"guards": gurl + path, "baseline": burl + path}
-            return {"baseline": baseline, "json": asyncio.run(alternate(urls, body, requests, False)),
+            return {"baseline": baseline or "same tree, [guards] all off", "json": asyncio.run(alternate(urls, body, requests, False)),
                     "stream": asyncio.run(alternate(urls, body, requests, True))}
         finally:
             for p in procs:
@@ -193,14 +201,15 @@ def end_to_end(requests: int, baseline: str) -> dict[str, Any]:
                 p.wait(10)
             sim.terminate()
             sim.wait(10)
-            subprocess.run(["git", "worktree", "remove", "--force", str(wt)], cwd=ROOT, check=False)
+            if baseline:
+                subprocess.run(["git", "worktree", "remove", "--force", str(wt)], cwd=ROOT, check=False)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--iterations", type=int, default=3000, help="in-process repetitions per case")
     ap.add_argument("--requests", type=int, default=400, help="end-to-end requests per gateway and mode")
-    ap.add_argument("--baseline", default=BASELINE, help="git revision without the guards (end-to-end)")
+    ap.add_argument("--baseline", default=None, help="compare with a gateway of this git revision instead of guards off")
     ap.add_argument("--skip-e2e", action="store_true")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
@@ -217,7 +226,8 @@ def main() -> None:
         for mode in ("json", "stream"):
             r = out["end_to_end"][mode]
             print(f"end-to-end {mode:<6}  guards {r['guards_p50_ms']:6.2f} ms  baseline {r['baseline_p50_ms']:6.2f} ms  "
-                  f"added p50 {r['added_p50_ms']:+.3f} ms   (baseline: {out['end_to_end']['baseline']})")
+                  f"added p50 {r['added_p50_ms']:+.3f} ms, paired {r['paired_added_p50_ms']:+.3f} ms   "
+                  f"(baseline: {out['end_to_end']['baseline']})")
 
 
 if __name__ == "__main__":
