@@ -26,7 +26,8 @@ MAX_BREAKPOINTS = 4
 _ROLE = {"user": b"U:", "assistant": b"A:", "system": b"Y:"}  # system: the mid-conversation-system beta
 
 
-def parse(body: Any, *, default_ttl: float = 300.0) -> Prompt:
+def _required(body: Any) -> tuple[str, int, list[Any]]:
+    """model, max_tokens, messages, refused with the API's own wording when missing or wrong."""
     if not isinstance(body, Mapping):
         raise BadRequest("body: Input should be a valid dictionary")
     model = body.get("model")
@@ -42,47 +43,64 @@ def parse(body: Any, *, default_ttl: float = 300.0) -> Prompt:
         raise BadRequest("messages: Field required")
     if not messages:
         raise BadRequest("messages: at least one message is required")
-    p = Prompt("anthropic", model, bool(body.get("stream")), max_tokens=max_tokens)
-    thinking = body.get("thinking")
-    p.thinking = isinstance(thinking, Mapping) and thinking.get("type") in ("enabled", "adaptive")
+    return model, max_tokens, messages
 
-    def add(obj: Any, prefix: bytes = b"") -> None:
+
+class _Segments:
+    """Appends a prompt's cacheable pieces in order, noting each cache_control breakpoint."""
+
+    def __init__(self, p: Prompt, default_ttl: float) -> None:
+        self.p, self.default_ttl = p, default_ttl
+
+    def add(self, obj: Any, prefix: bytes = b"") -> None:
         cc = obj.get("cache_control") if isinstance(obj, Mapping) else None
         if isinstance(cc, Mapping):
-            p.breakpoints.append((len(p.segments), 3600.0 if cc.get("ttl") == "1h" else default_ttl))
-        p.segments.append(prefix + part(obj))
+            self.p.breakpoints.append((len(self.p.segments), 3600.0 if cc.get("ttl") == "1h" else self.default_ttl))
+        self.p.segments.append(prefix + part(obj))
 
-    tools = body.get("tools") or []
-    if not isinstance(tools, list):
-        raise BadRequest("tools: Input should be a valid list")
-    for tool in tools:
-        add(tool)
-    system = body.get("system")
-    if isinstance(system, str):
-        p.segments.append(b"S:" + dumps(system))
-    elif isinstance(system, list):
-        for block in system:
-            add(block, b"S:")
-    elif system is not None:
-        raise BadRequest("system: Input should be a valid string or list of content blocks")
-    for i, msg in enumerate(messages):
+    def system(self, system: Any) -> None:
+        if isinstance(system, str):
+            self.p.segments.append(b"S:" + dumps(system))
+        elif isinstance(system, list):
+            for block in system:
+                self.add(block, b"S:")
+        elif system is not None:
+            raise BadRequest("system: Input should be a valid string or list of content blocks")
+
+    def message(self, i: int, msg: Any, model: str) -> None:
         if not isinstance(msg, Mapping) or msg.get("role") not in _ROLE:
             raise BadRequest(f"messages.{i}.role: Input should be 'user', 'assistant' or 'system'")
         prefix = _ROLE[msg["role"]]
         content = msg.get("content")
         if isinstance(content, str):
-            p.segments.append(prefix + dumps(content))
-        elif isinstance(content, list):
-            for j, block in enumerate(content):
-                if not isinstance(block, Mapping) or not isinstance(block.get("type"), str):
-                    raise BadRequest(f"messages.{i}.content.{j}.type: Field required")
-                if block["type"] == "thinking" and block.get("signature") != thinking_signature(
-                    model, str(block.get("thinking", ""))
-                ):
-                    raise BadRequest(f"messages.{i}.content.{j}: Invalid `signature` in `thinking` block")
-                add(block, prefix if j == 0 else b"")
-        else:
+            self.p.segments.append(prefix + dumps(content))
+            return
+        if not isinstance(content, list):
             raise BadRequest(f"messages.{i}.content: Field required")
+        for j, block in enumerate(content):
+            if not isinstance(block, Mapping) or not isinstance(block.get("type"), str):
+                raise BadRequest(f"messages.{i}.content.{j}.type: Field required")
+            if block["type"] == "thinking" and block.get("signature") != thinking_signature(
+                model, str(block.get("thinking", ""))
+            ):
+                raise BadRequest(f"messages.{i}.content.{j}: Invalid `signature` in `thinking` block")
+            self.add(block, prefix if j == 0 else b"")
+
+
+def parse(body: Any, *, default_ttl: float = 300.0) -> Prompt:
+    model, max_tokens, messages = _required(body)
+    p = Prompt("anthropic", model, bool(body.get("stream")), max_tokens=max_tokens)
+    thinking = body.get("thinking")
+    p.thinking = isinstance(thinking, Mapping) and thinking.get("type") in ("enabled", "adaptive")
+    segments = _Segments(p, default_ttl)
+    tools = body.get("tools") or []
+    if not isinstance(tools, list):
+        raise BadRequest("tools: Input should be a valid list")
+    for tool in tools:
+        segments.add(tool)
+    segments.system(body.get("system"))
+    for i, msg in enumerate(messages):
+        segments.message(i, msg, model)
     if len(p.breakpoints) > MAX_BREAKPOINTS:
         raise BadRequest(
             f"A maximum of {MAX_BREAKPOINTS} blocks with cache_control may be provided. Found {len(p.breakpoints)}."

@@ -48,6 +48,12 @@ def parse(body: Any) -> Prompt:
         if not isinstance(item, Mapping):
             raise BadRequest(f"Invalid type for 'input[{i}]': expected an object.", f"input[{i}]")
         p.segments.append(part(item))
+    _read_last(p, inp)
+    return p
+
+
+def _read_last(p: Prompt, inp: list[Any]) -> None:
+    """The tool result the last item carries, and the text of the last user message."""
     last = inp[-1]
     if last.get("type") == "function_call_output":
         p.tool_result = text_of(last.get("output"))
@@ -61,8 +67,7 @@ def parse(body: Any) -> Prompt:
         if texts:
             p.user_text = pick_text(texts)
             p.directive_text = "\n".join(texts)
-            break
-    return p
+            return
 
 
 def usage(t: Tokens) -> dict[str, Any]:
