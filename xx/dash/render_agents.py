@@ -40,8 +40,10 @@ def agents_table(
     if not names:
         return Text("no agent has used this gateway today", style="dim")
     t = Table(expand=True, show_edge=False, box=None, pad_edge=False)
-    for col in ("agent", "live sessions", "requests", "errors", "tokens in", "out", "cached", "cost", "saved"):
-        t.add_column(col, justify="left" if col == "agent" else "right", header_style="bold")
+    t.caption = f"live = sessions seen in the last {LIVE_S / 60:.0f} min (by session key); the rest: today, as the gateway counts it"
+    t.caption_justify = "left"
+    for col in ("agent", "live", "requests", "errors", "in", "out", "cached", "cost", "saved"):
+        t.add_column(col, justify="left" if col == "agent" else "right", header_style="bold", no_wrap=True)
     for name in names:
         g = groups.get(name) or {}
         errors = g.get("errors") or 0

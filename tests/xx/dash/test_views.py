@@ -67,7 +67,7 @@ async def test_agents_view_sessions_tokens_cost_savings(server: AdminServer, fix
         await pilot.press("a")
         await wait_until(pilot, lambda: isinstance(app.screen, DetailScreen), what="agents view")
         text = body(app)
-        for needle in ("live sessions", "claude", "codex", "saved", "$"):
+        for needle in ("live", "sessions seen", "claude", "codex", "saved", "$0.209"):
             assert needle in text, needle
 
 
