@@ -8,22 +8,44 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from agents.harness import World, private_runs_dir
-from agents.installer import Installed, install_all
+from agents.installer import Installed, cache_root, install_all
+
+_INSTALLED: list[Installed] = []
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Install the CLIs before the first test starts, when a selected test needs them.
+
+    Here and not in the fixture: the first run downloads ~1.6 GB, far longer than the per-test
+    timeout, and a timed-out session fixture fails every test of the matrix.
+    """
+    if _INSTALLED or not any("installed" in getattr(item, "fixturenames", ()) for item in session.items):
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    say = reporter.write_line if reporter is not None else print
+    say(f"[agents] installing or reusing the real agent CLIs in {cache_root()} (the first run downloads about "
+        '1.6 GB from npm and PyPI; `-m "not agents"` skips the matrix)')
+    t0 = time.monotonic()
+    result, log = install_all()
+    for line in log:
+        say(f"[agents] ran: {line}")
+    for name, why in result.skipped.items():
+        say(f"[agents] SKIPPED {name}: {why}")
+    say(f"[agents] {len(result.bins)} CLIs ready in {time.monotonic() - t0:.0f}s")
+    _INSTALLED.append(result)
 
 
 @pytest.fixture(scope="session")
 def installed() -> Installed:
-    result, log = install_all()
-    for line in log:
-        print(f"[agents] ran: {line}")
-    for name, why in result.skipped.items():
-        print(f"[agents] SKIPPED {name}: {why}")
-    return result
+    if not _INSTALLED:  # collected some other way (e.g. a plugin re-ordering): install now
+        _INSTALLED.append(install_all()[0])
+    return _INSTALLED[0]
 
 
 @pytest.fixture(scope="session")
