@@ -59,9 +59,10 @@ class Rejected:
     provider: str
     id: str
     reason: str
+    context: int | None = None  # still worth knowing: routing keeps requests inside it
 
-    def as_dict(self) -> dict[str, str]:
-        return {"provider": self.provider, "id": self.id, "reason": self.reason}
+    def as_dict(self) -> dict[str, Any]:
+        return {"provider": self.provider, "id": self.id, "reason": self.reason, "context": self.context}
 
 
 def _json(raw: bytes | str, what: str) -> Any:
@@ -184,7 +185,7 @@ def select(entries: Iterable[Entry], now: float, *, configured: Mapping[str, int
             e = replace(e, context=configured[e.id])
         why = _why_not(e, now, min_context)
         if why:
-            rejected.append(Rejected(e.provider, e.id, why))
+            rejected.append(Rejected(e.provider, e.id, why, e.context))
         else:
             keep.append(e)
     return keep, rejected

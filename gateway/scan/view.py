@@ -42,20 +42,27 @@ class ScanView:
         listed = list(dict.fromkeys(tier.models_for(role)))
         if role == "small" and tier.roles.get("small"):
             return listed  # side calls want the fast, plentiful models the list names, not the best agent
-        free_only = bool(listed) and all(_free(config.models.get(n)) for n in listed)
-        best = [n for n in self.ranked if not free_only or _free(self.model(n, config))][:MAX_RANKED]
+        best = self.best(tier, config)
         if not best and not listed:
             listed = list(config.models)  # the scan ranked nothing: every configured model, as before it
         rest = [n for n in listed if n not in best and n not in self.unusable]
         broken = [n for n in listed if n in self.unusable and n not in best]
         return best + rest + broken
 
+    def best(self, tier: Tier, config: Config) -> list[str]:
+        """The scan's best usable models for this tier (free ones only for a tier that lists only free ones)."""
+        listed = tier.models_for("big")
+        free_only = bool(listed) and all(_free(config.models.get(n)) for n in listed)
+        return [n for n in self.ranked if not free_only or _free(self.model(n, config))][:MAX_RANKED]
 
     def big_windows(self, tier: Tier, config: Config) -> list[int]:
-        """The known windows of the models a `big` turn of this tier may reach (the launcher's compaction input)."""
-        names = self.ranking(tier, "big", config) if tier.rank == "scan" and self.exists else list(tier.models_for("big"))
-        if not names and tier.rank:
-            names = list(config.models)
+        """The known windows of the models a `big` turn of this tier is meant for (the launcher's compaction input).
+
+        For a scan-ranked tier, the scan's best (the models it routes to while they work); a fallback to a
+        smaller window further down is refused by routing with the compaction error instead.
+        """
+        names = self.best(tier, config) if tier.rank == "scan" and self.exists else []
+        names = names or list(tier.models_for("big")) or (list(config.models) if tier.rank else [])
         out = []
         for n in names:
             m = self.model(n, config)
@@ -93,6 +100,15 @@ def build(result: Mapping[str, Any] | None, config: Config) -> ScanView:
         if name not in config.models:
             models[name] = _discovered(name, provider, mid, entry)
         scores[name] = float(entry.get("score") or 0.0)
+    for entry in result.get("skipped") or []:  # rejected before probing: only the configured ones matter here
+        name = by_id.get((entry.get("provider"), entry.get("id"))) if isinstance(entry, Mapping) else None
+        if name is None:
+            continue
+        if isinstance(entry.get("context"), int) and entry["context"] > 0:
+            windows[name] = entry["context"]
+        reason = str(entry.get("reason") or "")
+        if reason and not reason.startswith(("no context length", "expires on")):  # those still work today
+            unusable[name] = reason
     ranked = tuple(sorted(scores, key=lambda n: -scores[n]))
     return ScanView(float(result.get("scanned_at") or 0.0), windows, models, scores, ranked, unusable)
 

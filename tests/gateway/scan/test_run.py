@@ -125,3 +125,24 @@ def test_the_gateway_routes_m_and_f_by_the_scan_and_picks_up_a_new_one(simulator
     store.save(tmp_path / store.FILE, newer)
     wait_for(lambda: ask("best") == "kimi-free", 5, "the gateway to pick up the new scan")
     assert json.loads((tmp_path / store.FILE).read_text())["version"] == 1
+
+
+def test_the_view_keeps_windows_of_rejected_models_and_the_launcher_uses_the_best_ones() -> None:
+    cfg = parse(scan_config_text("http://127.0.0.1:9"), env={})
+    result = {"scanned_at": 1.0, "models": [
+        {"provider": "openrouter", "id": "deepseek/deepseek-v4-flash:free", "usable": True, "score": 0.9,
+         "context": 163840, "free": True},
+        {"provider": "openrouter", "id": "moonshotai/kimi-k2.6:free", "usable": True, "score": 0.8, "context": 262144},
+    ], "skipped": [
+        {"provider": "openrouter", "id": "openai/gpt-oss-120b:free", "reason": "context 8192 is below the 32000",
+         "context": 8192},
+        {"provider": "openrouter", "id": "z-ai/glm-4.5-air:free", "reason": "no context length in the catalog"},
+        {"provider": "openrouter", "id": "not/configured", "reason": "no tool calling", "context": 4096},
+    ]}  # fmt: skip
+    view = build(result, cfg)
+    assert view.windows["gptoss-free"] == 8192 and "below" in view.unusable["gptoss-free"]
+    assert "glm-free" not in view.unusable and "not/configured" not in view.windows
+    assert view.ranking(cfg.tiers["free"], "big", cfg)[-1] == "gptoss-free"  # never first
+    # compaction follows the models the tier routes to, not an 8k one it only reaches when all else fails
+    assert sorted(view.big_windows(cfg.tiers["best"], cfg)) == [163840, 262144]
+    assert sorted(view.big_windows(cfg.tiers["free"], cfg)) == [163840, 262144]
