@@ -67,7 +67,7 @@ def set_value(path: Path, dotted: str, raw: str) -> None:
     path.write_text(text)
 
 
-def main(argv: list[str]) -> int:
+def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="xx config", description="Show, validate or create the xx config file.")
     sub = ap.add_subparsers(dest="cmd", metavar="{path,show,validate,init,set}")
     sub.add_parser("path", help="print where the config file is (XX_CONFIG or the platform path)")
@@ -80,6 +80,11 @@ def main(argv: list[str]) -> int:
     p_set = sub.add_parser("set", help="set one key, keeping comments (e.g. gateway.port 8090)")
     p_set.add_argument("key")
     p_set.add_argument("value")
+    return ap
+
+
+def main(argv: list[str]) -> int:
+    ap = _parser()
     args = ap.parse_args(argv)
     path = paths.config_file()
     if args.cmd is None:
@@ -102,25 +107,30 @@ def main(argv: list[str]) -> int:
             return 1
         print(f"set {args.key} in {path}")
         return 0
-    if args.cmd == "validate":
-        try:
-            cfg = load(path)
-        except ConfigError as exc:
-            if args.json:
-                print(json.dumps({"valid": False, "file": exc.source, "problems": exc.problems}, indent=2))
-            else:
-                print(f"{exc.source}: invalid ({len(exc.problems)} problem{'s' * (len(exc.problems) != 1)})")
-                for p in exc.problems:
-                    print(f"  {p}")
-            return 1
-        summary = {"valid": True, "file": cfg.source, "providers": len(cfg.providers), "models": len(cfg.models),
-                   "tiers": len(cfg.tiers)}
-        if args.json:
-            print(json.dumps(summary, indent=2))
+    return _validate(path, args.json) if args.cmd == "validate" else _show(path, args.json)
+
+
+def _validate(path: Path, as_json: bool) -> int:
+    try:
+        cfg = load(path)
+    except ConfigError as exc:
+        if as_json:
+            print(json.dumps({"valid": False, "file": exc.source, "problems": exc.problems}, indent=2))
         else:
-            print(f"{cfg.source}: valid ({summary['providers']} providers, {summary['models']} models, {summary['tiers']} tiers)")
-        return 0
-    # show
+            print(f"{exc.source}: invalid ({len(exc.problems)} problem{'s' * (len(exc.problems) != 1)})")
+            for p in exc.problems:
+                print(f"  {p}")
+        return 1
+    summary = {"valid": True, "file": cfg.source, "providers": len(cfg.providers), "models": len(cfg.models),
+               "tiers": len(cfg.tiers)}
+    if as_json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"{cfg.source}: valid ({summary['providers']} providers, {summary['models']} models, {summary['tiers']} tiers)")
+    return 0
+
+
+def _show(path: Path, as_json: bool) -> int:
     import tomllib
 
     text = path.read_text() if path.exists() else default_text()
@@ -134,7 +144,7 @@ def main(argv: list[str]) -> int:
         print(f"xx config: {exc}", file=sys.stderr)
         return 1
     shown = masked(data)
-    if args.json:
+    if as_json:
         print(json.dumps({"file": str(path) if path.exists() else "<default>", "config": shown}, indent=2))
     else:
         import tomlkit
