@@ -117,12 +117,24 @@ def plan(spec: Spec, profile: Profile, config: Config, options: Options) -> Laun
         if src:
             overlays[str(launch_dir / wiring.overlay.dir)] = src
 
-    bypass = not options.safe
+    argv = _argv(profile, mode, wiring, values, options, apply_context=bool(context.get("apply")), model=model)
+    env = _env(profile, wiring, values, config, options, gated=gated, apply_context=bool(context.get("apply")))
+    secrets = tuple(s for s in config.secrets() if s) + ((token,) if remote and remote[1] else ())
+    return LaunchPlan(
+        agent=profile.name, binary=profile.binary, package=profile.package, argv=argv, env=env,
+        files=files, overlays=overlays, route=spec.route, tier=tier, gateway=url,
+        launch_dir=str(launch_dir) if launch_dir else None, secrets=secrets,
+    )
+
+
+def _argv(profile: Profile, mode: str, wiring: Wiring, values: dict[str, str], options: Options, *,
+          apply_context: bool, model: str | None) -> list[str]:
+    """The mode's template with its @slots filled (values rendered, extra args passed as given)."""
     headless = bool(options.prompt) and mode in profile.headless
     slots = {
         "@always": list(profile.always),
-        "@bypass": list(profile.bypass) if bypass else [],
-        "@route": list(wiring.args) + (list(profile.context.get("args", ())) if context.get("apply") else []),
+        "@bypass": list(profile.bypass) if not options.safe else [],
+        "@route": list(wiring.args) + (list(profile.context.get("args", ())) if apply_context else []),
         "@model": list(wiring.model if wiring.model is not None else profile.model) if model else [],
         "@extra": list(options.extra),
         "@prompt": list(profile.prompt or ()) if options.prompt and mode != "n" and not headless else [],
@@ -133,7 +145,12 @@ def plan(spec: Spec, profile: Profile, config: Config, options: Options) -> Laun
             argv += [render(t, values) for t in slots[tok]] if tok != "@extra" else slots[tok]
         else:
             argv.append(render(tok, values))
+    return argv
 
+
+def _env(profile: Profile, wiring: Wiring, values: dict[str, str], config: Config, options: Options, *,
+         gated: bool, apply_context: bool) -> dict[str, str | None]:
+    """Variables to set (str) or remove (None): stripped first, then the profile's, the route's, the context's."""
     env: dict[str, str | None] = {}
     strip = list(wiring.strip) + (list(PROXY_VARS) if gated else [])
     for pattern in strip:
@@ -145,16 +162,11 @@ def plan(spec: Spec, profile: Profile, config: Config, options: Options) -> Laun
         env |= _gateway_leftovers(profile, config, options)
     env |= {k: render(v, values) for k, v in profile.env.items()}
     env |= {k: render(v, values) for k, v in wiring.env.items()}
-    if context.get("apply"):
+    if apply_context:
         env |= {k: render(v, values) for k, v in profile.context.get("env", {}).items()}
-    if bypass and options.is_root and profile.bypass:
+    if not options.safe and options.is_root and profile.bypass:
         env |= dict(profile.root_bypass_env)
-    secrets = tuple(s for s in config.secrets() if s) + ((token,) if remote and remote[1] else ())
-    return LaunchPlan(
-        agent=profile.name, binary=profile.binary, package=profile.package, argv=argv, env=env,
-        files=files, overlays=overlays, route=spec.route, tier=tier, gateway=url,
-        launch_dir=str(launch_dir) if launch_dir else None, secrets=secrets,
-    )
+    return env
 
 
 def context_values(profile: Profile, config: Config, tier_name: str | None, scan: ScanView | None) -> dict[str, str]:
