@@ -85,6 +85,8 @@ class Proxy:
                 return await self.replayed(flow, entry)
             for cand in choice.candidates:
                 resp = await self.attempt(inc, flow, cand)
+                if resp is None and rt.guards.ask_again(ex):  # an unrepairable tool call: the same model once more
+                    resp = await self.attempt(inc, flow, cand)
                 if resp is not None:
                     return resp
                 if flow.stop:

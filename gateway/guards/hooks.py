@@ -31,6 +31,7 @@ from gateway.guards.reply import json_answer, stream_answer
 from gateway.guards.session import GuardState, key_for
 from gateway.guards.sse_guard import wrap
 
+BROKEN = "could not be repaired"  # in the error of an attempt whose tool call was unrepairable (policy.judge)
 UNGUARDED = "+unguarded"  # the launcher's `--unguarded`: /x/<agent>+unguarded/<route>/<tier>
 
 
@@ -134,6 +135,17 @@ class Guards:
             return False
         settings = self.settings(inc.ident.tier, inc.path)
         return guard_body(parsed, protocol, LazySchemas(inc.body, inc.endpoint), settings, Tally(ex=ex))
+
+    def ask_again(self, ex: Any) -> bool:
+        """True once per model when its last attempt failed on a tool call that could not be repaired.
+
+        Nothing reached the client (else the attempt would not have failed), and models are not
+        deterministic: the same model usually gets it right the second time, and keeps the cache.
+        """
+        if not ex.attempts or not ex.attempts[-1].error or BROKEN not in ex.attempts[-1].error:
+            return False
+        model = ex.attempts[-1].model
+        return sum(1 for a in ex.attempts if a.model == model) == 1
 
     def remember(self, ex: Any) -> None:
         self.state.remember(ex)

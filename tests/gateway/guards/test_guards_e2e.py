@@ -179,29 +179,36 @@ def test_loop_steers_then_stops(gw, stream: bool) -> None:
 
 
 @pytest.mark.parametrize("stream", STREAMS)
-def test_unrepairable_arguments_fall_back(gw, stream: bool) -> None:
-    """Nothing reached the client yet (the call was held from the stream's first chunk): the next model answers."""
+def test_unrepairable_arguments_ask_again_then_fall_back(gw, stream: bool) -> None:
+    """Nothing reached the client yet (the call is held from the stream's first chunk): the same model is asked
+    once more; when it fails again, the next model answers."""
     sim, g = gw
     garbage = {"tool": {"name": "Bash", "raw_arguments": "@@@ not json at all"}}
     client = openai.OpenAI(base_url=f"{g.url}/x/qwen/p/f/v1", api_key="xx-local", max_retries=0)
     sim.script("sim/kimi-k2.6:free", garbage)
     text, calls, _ = ask_chat(client, "list files", stream)
-    assert calls == [] and "SIM-ANSWER(sim/nemotron-3-super:free)" in text
+    assert calls == [] and "SIM-ANSWER(sim/kimi-k2.6:free)" in text
     row = last_row(g, 1)
-    assert [a["model"] for a in row["attempts"]] == ["sim-kimi", "sim-nemotron"] and row["outcome"] == "ok"
+    assert [(a["model"], a["outcome"]) for a in row["attempts"]] == [("sim-kimi", "error"), ("sim-kimi", "ok")]
     assert "could not be repaired" in row["attempts"][0]["error"]
+    sim.script("sim/kimi-k2.6:free", garbage, garbage)
+    text, calls, _ = ask_chat(client, "list files", stream)
+    assert "SIM-ANSWER(sim/nemotron-3-super:free)" in text
+    assert [a["model"] for a in last_row(g, 2)["attempts"]] == ["sim-kimi", "sim-kimi", "sim-nemotron"]
 
 
 def test_unrepairable_everywhere_is_a_clean_error(gw) -> None:
-    """Every model of the tier sends an unrepairable call (after some text): each falls back, then an error event."""
+    """Every model of the tier sends an unrepairable call (after some text), twice each: then an error event."""
     sim, g = gw
-    for model in ("claude-sim-sonnet", "claude-sim-haiku"):  # whichever the role picks
-        sim.script(model, {"text": "Let me look.", "tool": {"name": "Bash", "raw_arguments": "@@@"}})
+    broken = {"text": "Let me look.", "tool": {"name": "Bash", "raw_arguments": "@@@"}}
+    for model in ("claude-sim-sonnet", "claude-sim-haiku"):
+        sim.script(model, broken, broken)  # each model is asked twice
     client = claude(g.url, "c")
     with pytest.raises(anthropic.APIStatusError, match="could not be repaired"):
         ask_anthropic(client, [{"role": "user", "content": "look"}], True)
     row = last_row(g, 1)
-    assert row["outcome"] == "error" and [a["model"] for a in row["attempts"]] == ["sim-claude", "sim-haiku"]
+    assert row["outcome"] == "error"
+    assert [a["model"] for a in row["attempts"]] == ["sim-claude", "sim-claude", "sim-haiku", "sim-haiku"]
     assert all("could not be repaired" in a["error"] for a in row["attempts"])
 
 
