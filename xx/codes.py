@@ -8,7 +8,7 @@ found by edit distance over every code the current agents and tiers allow.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from gateway.config.record import record
 
@@ -65,26 +65,31 @@ def decode(code: str, agents: Mapping[str, str], tiers: Iterable[str]) -> Spec:
     m = code[1]
     if m not in MODES:
         raise fail(f"{code!r}: unknown mode {m!r} (modes: {_list(MODES)})")
-    rest = code[2:]
-    route, tier = "p", None
+    route, tier = _route_and_tier(code, code[2:], tier_letters, fail)
+    return Spec(code=code, agent=agents[a], mode=m, route=route, tier=tier)
+
+
+def _route_and_tier(code: str, rest: str, tier_letters: frozenset[str],
+                    fail: Callable[[str], CodeError]) -> tuple[str, str | None]:
+    """What follows agent and mode: nothing, a route, a tier (route p), or a route and a tier."""
     if len(rest) > 2:
         raise fail(f"{code!r}: too long: a code is <agent><mode>[<route>][<tier>]")
+    if not rest:
+        return "p", None
     if len(rest) == 1:
         if rest in ROUTES:
-            route = rest
-        elif rest in tier_letters:
-            tier = rest
-        else:
-            raise fail(f"{code!r}: {rest!r} is neither a route ({_list(ROUTES)}) nor a tier ({_list(tier_letters)})")
-    elif len(rest) == 2:
-        route, tier = rest
-        if route not in ROUTES:
-            raise fail(f"{code!r}: {route!r} is not a route ({_list(ROUTES)}); the route comes before the tier")
-        if tier not in tier_letters:
-            raise fail(f"{code!r}: unknown tier {tier!r} (tiers: {_list(tier_letters)})")
-        if route == "d":
-            raise fail(f"{code!r}: route d (direct) skips the gateway, so a tier means nothing there")
-    return Spec(code=code, agent=agents[a], mode=m, route=route, tier=tier)
+            return rest, None
+        if rest in tier_letters:
+            return "p", rest
+        raise fail(f"{code!r}: {rest!r} is neither a route ({_list(ROUTES)}) nor a tier ({_list(tier_letters)})")
+    route, tier = rest
+    if route not in ROUTES:
+        raise fail(f"{code!r}: {route!r} is not a route ({_list(ROUTES)}); the route comes before the tier")
+    if tier not in tier_letters:
+        raise fail(f"{code!r}: unknown tier {tier!r} (tiers: {_list(tier_letters)})")
+    if route == "d":
+        raise fail(f"{code!r}: route d (direct) skips the gateway, so a tier means nothing there")
+    return route, tier
 
 
 def all_codes(agents: Iterable[str], tiers: Iterable[str]) -> Iterator[str]:
