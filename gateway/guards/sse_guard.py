@@ -114,7 +114,7 @@ class SSEGuard:
             name, text = parse_event(raw)
             if self.pre is None:
                 out += self.on_event(raw, name, text)
-            elif self.opening(name, text):
+            elif not text.strip() or self.opening(name, text):  # comments and keep-alives wait too
                 self.pre.append(raw)
             else:
                 out += self.first(raw, name, text)

@@ -109,3 +109,15 @@ def test_openings_go_out_with_the_first_text(dialect: str) -> None:
     assert b"".join(outs) == data
     first = next(o for o in outs if o)
     assert len(split_events(first)) > {"anthropic": 1, "openai": 1, "responses": 2}[dialect]  # openings + content
+
+
+def test_keepalive_comments_wait_with_the_opening() -> None:
+    """OpenRouter sends `: OPENROUTER PROCESSING` before anything: it must not end the opening's wait."""
+    data = STREAMS["openai"]("Bash", "garbage", text="")
+    tr = wrap(PassThrough("openai"), "openai", {}, GuardSettings(), Tally())
+    sent = tr.feed(b": OPENROUTER PROCESSING\n\n")
+    for raw in split_events(data):
+        sent += tr.feed(raw)
+        if tr.failed:
+            break
+    assert tr.failed and b"PROCESSING" not in sent and b"chatcmpl" not in sent
