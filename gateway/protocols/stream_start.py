@@ -5,7 +5,10 @@ comments (`: OPENROUTER PROCESSING`); its free-tier 429 then arrives as a `data:
 `{"error": {"code": 429, ...}}` inside that 200 stream. Comments are not content: until the
 first real event the cascade may still move on to the next model (comments already forwarded
 are harmless to every SSE client), and a first-byte timeout waits for real content, not for a
-keep-alive. `FirstEvent` watches the head of a stream and says which of the three it is.
+keep-alive. Nor is a preamble that says nothing yet (`message_start`, `response.created`, a
+Chat chunk with only a role): an error right after it (OpenAI's `insufficient_quota` follows
+`response.created`) still means the model served nothing. `FirstEvent` watches the head of a
+stream and says whether its first real event is content or an error.
 """
 
 from __future__ import annotations
@@ -86,11 +89,45 @@ class FirstEvent:
 
     def _judge(self, events: list[SSEEvent]) -> None:
         for event in events:
-            if not event.data.strip() or event.event == "ping" or '"type":"ping"' in event.data.replace(" ", ""):
-                continue  # an empty event or an Anthropic ping carries nothing
             error = in_stream_error(self.protocol, event)
-            self.verdict = Verdict("error", error) if error else Verdict("content")
-            return
+            if error is not None:
+                self.verdict = Verdict("error", error)
+                return
+            if not preamble(self.protocol, event):
+                self.verdict = Verdict("content")
+                return
+
+
+PREAMBLE = {
+    "anthropic": ("message_start",),  # a `ping` after it commits: a slow first token may ping for long
+    "responses": ("response.created", "response.in_progress", "response.queued"),
+}
+_CHAT_CONTENT = ("content", "tool_calls", "reasoning_content", "reasoning", "reasoning_details", "refusal",
+                 "function_call")
+
+
+def preamble(protocol: str, event: SSEEvent) -> bool:
+    """An event that opens a stream but says nothing yet: Anthropic's `message_start`,
+    Responses' `response.created`/`in_progress`, a Chat chunk with only a role (or Azure's prompt
+    filter results). An error after it still means the model served nothing, so fall back."""
+    if not event.data.strip():
+        return True
+    data = loads_or_none(event.data)
+    if not isinstance(data, dict):
+        return False  # garbage is for the translator to refuse
+    name = event.event if event.event != "message" else str(data.get("type") or "")
+    if protocol in PREAMBLE:
+        return name in PREAMBLE[protocol]
+    if protocol != "openai" or data.get("usage"):
+        return False
+    choices = data.get("choices") or []
+    for choice in choices if isinstance(choices, list) else []:
+        delta = choice.get("delta") if isinstance(choice, dict) else None
+        if not isinstance(delta, dict) or choice.get("finish_reason"):
+            return False
+        if any(delta.get(k) for k in _CHAT_CONTENT):
+            return False
+    return True
 
 
 def describe(verdict: Verdict | None, comments: int) -> str:

@@ -12,7 +12,7 @@ import json
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from support.replay_upstream import by_name
+from support.replay_upstream import by_name, load_index
 
 from gateway.protocols.sse import SSEDecoder
 from gateway.protocols.stream_start import FirstEvent, describe
@@ -72,7 +72,7 @@ def test_the_verdict_does_not_depend_on_how_bytes_are_split(cuts: list[int]) -> 
 @pytest.mark.parametrize(
     ("name", "kind"),
     [
-        ("openai/openai-error.1", "content"),  # response.created comes first: already content
+        ("azure/azure-model-router.1", "content"),  # after a prompt-filter chunk and a role-only chunk
         ("anthropic/anthropic-text", "content"),
         ("mistral/mistral-reasoning", "content"),
     ],
@@ -89,8 +89,9 @@ def test_recorded_streams_start_with_content(name: str, kind: str) -> None:
         ("anthropic", b'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n', 529),
         ("responses", b'event: error\ndata: {"type":"error","sequence_number":0,"error":{"type":"insufficient_quota",'
                       b'"code":"insufficient_quota","message":"quota"}}\n\n', 429),
-        ("anthropic", b"event: ping\ndata: {\"type\": \"ping\"}\n\n" + b'event: error\ndata: {"type":"error",'
-                      b'"error":{"type":"rate_limit_error","message":"slow down"}}\n\n', 429),
+        ("anthropic", b'event: message_start\ndata: {"type":"message_start","message":{"id":"m","usage":{}}}\n\n'
+                      b'event: error\ndata: {"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}\n\n',
+         429),
     ],
 )
 def test_error_first_in_each_dialect(protocol: str, raw: bytes, status: int) -> None:
@@ -102,3 +103,25 @@ def test_a_mid_stream_provider_failure_is_an_error() -> None:
     chunk = {"choices": [{"index": 0, "delta": {"content": ""}, "finish_reason": "error"}]}
     verdict, _ = verdict_of("openai", [COMMENT, f"data: {json.dumps(chunk)}\n\n".encode()])
     assert verdict.kind == "error" and "finish_reason=error" in verdict.error.message
+
+
+def test_an_error_after_the_preamble_is_an_error_verdict() -> None:
+    """OpenAI's insufficient_quota comes after `response.created` and `in_progress`: nothing was served."""
+    rec = by_name()["openai/openai-error.1"]
+    verdict, _ = verdict_of(rec.protocol, rec.frames())
+    assert verdict.kind == "error" and verdict.status == 429 and verdict.error.code == "insufficient_quota"
+
+
+def test_every_recorded_stream_without_an_error_starts_with_content() -> None:
+    for rec in load_index():
+        if rec.stream and rec.name != "openai/openai-error.1":
+            verdict, _ = verdict_of(rec.protocol, rec.frames())
+            assert verdict is not None and verdict.kind == "content", rec.name
+
+
+def test_role_only_and_filter_chunks_are_preamble() -> None:
+    role = b'data: {"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}\n\n'
+    filters = b'data: {"choices":[],"prompt_filter_results":[{"prompt_index":0}]}\n\n'
+    watch = FirstEvent("openai")
+    assert watch.feed(filters + role) is None
+    assert watch.feed(RATE_LIMITED).kind == "error"
