@@ -40,22 +40,7 @@ def record(cls: type[T]) -> type[T]:
     cname = cls.__name__
 
     def __init__(self: Any, *args: Any, **kw: Any) -> None:
-        if len(args) > len(names):
-            raise TypeError(f"{cname}() takes {len(names)} arguments, got {len(args)}")
-        values = dict(zip(names, args, strict=False))
-        for k, v in kw.items():
-            if k not in defaults and k not in names:
-                raise TypeError(f"{cname}() got an unexpected keyword argument {k!r}")
-            if k in values:
-                raise TypeError(f"{cname}() got multiple values for argument {k!r}")
-            values[k] = v
-        for n in names:
-            if n not in values:
-                d = defaults.get(n, _MISSING)
-                if d is _MISSING:
-                    raise TypeError(f"{cname}() missing required argument {n!r}")
-                values[n] = d.make() if isinstance(d, _Factory) else d
-        self.__dict__.update(values)
+        self.__dict__.update(_bind(cname, names, defaults, args, kw))
 
     def __setattr__(self: Any, name: str, value: Any) -> None:
         raise FrozenError(f"cannot assign to field {name!r} of a frozen {cname}")
@@ -79,6 +64,27 @@ def record(cls: type[T]) -> type[T]:
         setattr(cls, fn.__name__, fn)
     cls.__record_fields__ = names  # type: ignore[attr-defined]
     return cls
+
+
+def _bind(cname: str, names: tuple[str, ...], defaults: dict[str, Any], args: tuple[Any, ...],
+          kw: dict[str, Any]) -> dict[str, Any]:
+    """Arguments to field values, with the errors a dataclass would raise."""
+    if len(args) > len(names):
+        raise TypeError(f"{cname}() takes {len(names)} arguments, got {len(args)}")
+    values = dict(zip(names, args, strict=False))
+    for k, v in kw.items():
+        if k not in defaults and k not in names:
+            raise TypeError(f"{cname}() got an unexpected keyword argument {k!r}")
+        if k in values:
+            raise TypeError(f"{cname}() got multiple values for argument {k!r}")
+        values[k] = v
+    for n in names:
+        if n not in values:
+            d = defaults.get(n, _MISSING)
+            if d is _MISSING:
+                raise TypeError(f"{cname}() missing required argument {n!r}")
+            values[n] = d.make() if isinstance(d, _Factory) else d
+    return values
 
 
 def replace(obj: T, **changes: Any) -> T:
