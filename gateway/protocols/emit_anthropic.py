@@ -126,21 +126,25 @@ class AnthropicEmitter(Emitter):
             )
         if isinstance(event, Thinking):
             return out + self._thinking(event)
-        if isinstance(event, ToolStart):
-            self._tools.setdefault(event.key, Tool(event.id, event.name))
-            return out
-        if isinstance(event, ToolArgs):
-            tool = self._tools.get(event.key)
-            if tool is None:
-                return self.handle(Failed("tool arguments arrived before the tool call (chunk out of order)"))
-            tool.args.append(event.delta)
-            return out
+        if isinstance(event, ToolStart | ToolArgs):
+            return out + self._tool(event)
         if isinstance(event, Finish):
             self._finish = self._finish or event
             return out
         if isinstance(event, End):
             return out + self._end()
         return out
+
+    def _tool(self, event: ToolStart | ToolArgs) -> bytes:
+        """Tool calls are collected and sent whole at the end (their arguments must parse first)."""
+        if isinstance(event, ToolStart):
+            self._tools.setdefault(event.key, Tool(event.id, event.name))
+            return b""
+        tool = self._tools.get(event.key)
+        if tool is None:
+            return self.handle(Failed("tool arguments arrived before the tool call (chunk out of order)"))
+        tool.args.append(event.delta)
+        return b""
 
     def _thinking(self, event: Thinking) -> bytes:
         if event.redacted is not None:

@@ -84,30 +84,35 @@ class ChatEmitter(Emitter):
         if isinstance(event, Thinking):
             return out + (self._chunk({"reasoning_content": event.text}) if event.text else b"")
         if isinstance(event, ToolStart):
-            if event.key in self._tools:
-                return out
-            index = self._tools[event.key] = len(self._tools)
-            self._args[event.key] = []
-            self._names[event.key] = event.name
-            call = {
-                "index": index,
-                "id": event.id,
-                "type": "function",
-                "function": {"name": event.name, "arguments": ""},
-            }
-            return out + self._chunk({"tool_calls": [call]})
+            return out + self._tool_start(event)
         if isinstance(event, ToolArgs):
-            if event.key not in self._tools:
-                return self.handle(Failed("tool arguments arrived before the tool call (chunk out of order)"))
-            self._args[event.key].append(event.delta)
-            call = {"index": self._tools[event.key], "function": {"arguments": event.delta}}
-            return out + self._chunk({"tool_calls": [call]})
+            return out + self._tool_args(event)
         if isinstance(event, Finish):
             self._finish = self._finish or event
             return out
         if isinstance(event, End):
             return out + self._end()
         return out
+
+    def _tool_start(self, event: ToolStart) -> bytes:
+        if event.key in self._tools:
+            return b""
+        index = self._tools[event.key] = len(self._tools)
+        self._args[event.key] = []
+        self._names[event.key] = event.name
+        call = {
+            "index": index,
+            "id": event.id,
+            "type": "function",
+            "function": {"name": event.name, "arguments": ""},
+        }
+        return self._chunk({"tool_calls": [call]})
+
+    def _tool_args(self, event: ToolArgs) -> bytes:
+        if event.key not in self._tools:
+            return self.handle(Failed("tool arguments arrived before the tool call (chunk out of order)"))
+        self._args[event.key].append(event.delta)
+        return self._chunk({"tool_calls": [{"index": self._tools[event.key], "function": {"arguments": event.delta}}]})
 
     def _end(self) -> bytes:
         for key, pieces in self._args.items():

@@ -61,16 +61,22 @@ class GeminiEmitter(Emitter):
             return self._chunk([{"text": event.text}])
         elif isinstance(event, Thinking) and event.text:
             return self._chunk([{"text": event.text, "thought": True}])
-        elif isinstance(event, ToolStart):
-            self._tools.setdefault(event.key, Tool(event.id, event.name))
-        elif isinstance(event, ToolArgs):
-            if event.key not in self._tools:
-                return self.handle(Failed("tool arguments arrived before the tool call (chunk out of order)"))
-            self._tools[event.key].args.append(event.delta)
+        elif isinstance(event, ToolStart | ToolArgs):
+            return self._tool(event)
         elif isinstance(event, Finish):
             self._finish = self._finish or event
         elif isinstance(event, End):
             return self._end()
+        return b""
+
+    def _tool(self, event: ToolStart | ToolArgs) -> bytes:
+        """Tool calls go out whole at the end, as one functionCall part each."""
+        if isinstance(event, ToolStart):
+            self._tools.setdefault(event.key, Tool(event.id, event.name))
+        elif event.key not in self._tools:
+            return self.handle(Failed("tool arguments arrived before the tool call (chunk out of order)"))
+        else:
+            self._tools[event.key].args.append(event.delta)
         return b""
 
     def _end(self) -> bytes:

@@ -134,37 +134,9 @@ class ResponsesEmitter(Emitter):
             self._upstream_model = self._upstream_model or event.model
         out = self._start()
         if isinstance(event, Text):
-            if self._item is None or self._item["type"] != "message":
-                out += self._open(
-                    {
-                        "id": self._ids("msg_"),
-                        "type": "message",
-                        "status": "in_progress",
-                        "role": "assistant",
-                        "content": [],
-                    }
-                )
-            self._text.append(event.text)
-            return out + self._ev(
-                "response.output_text.delta",
-                {**self._where(), "content_index": 0, "delta": event.text, "logprobs": []},
-            )
+            return out + self._on_text(event)
         if isinstance(event, Thinking):
-            if event.redacted is not None:
-                return out
-            if self._item is None or self._item["type"] != "reasoning":
-                out += self._open({"id": self._ids("rs_"), "type": "reasoning", "summary": []})
-            self._field = event.origin_field or self._field
-            self._details.extend(event.details)
-            if event.signature:
-                self._sig.append(event.signature)
-            if event.text:
-                self._text.append(event.text)
-                out += self._ev(
-                    "response.reasoning_summary_text.delta",
-                    {**self._where(), "summary_index": 0, "delta": event.text},
-                )
-            return out
+            return out + self._on_thinking(event)
         if isinstance(event, ToolStart):
             self._tools.setdefault(event.key, Tool(event.id, event.name))
         elif isinstance(event, ToolArgs):
@@ -175,6 +147,42 @@ class ResponsesEmitter(Emitter):
             self._finish = self._finish or event
         elif isinstance(event, End):
             return out + self._end()
+        return out
+
+    def _on_text(self, event: Text) -> bytes:
+        out = b""
+        if self._item is None or self._item["type"] != "message":
+            out += self._open(
+                {
+                    "id": self._ids("msg_"),
+                    "type": "message",
+                    "status": "in_progress",
+                    "role": "assistant",
+                    "content": [],
+                }
+            )
+        self._text.append(event.text)
+        return out + self._ev(
+            "response.output_text.delta",
+            {**self._where(), "content_index": 0, "delta": event.text, "logprobs": []},
+        )
+
+    def _on_thinking(self, event: Thinking) -> bytes:
+        if event.redacted is not None:
+            return b""
+        out = b""
+        if self._item is None or self._item["type"] != "reasoning":
+            out += self._open({"id": self._ids("rs_"), "type": "reasoning", "summary": []})
+        self._field = event.origin_field or self._field
+        self._details.extend(event.details)
+        if event.signature:
+            self._sig.append(event.signature)
+        if event.text:
+            self._text.append(event.text)
+            out += self._ev(
+                "response.reasoning_summary_text.delta",
+                {**self._where(), "summary_index": 0, "delta": event.text},
+            )
         return out
 
     def _end(self) -> bytes:
