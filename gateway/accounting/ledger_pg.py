@@ -296,6 +296,16 @@ class PgLedger:
                 out.append((a["model"], started, used or 0))
         return out
 
+    async def others_since(self, ts: float) -> list[dict[str, Any]]:
+        """Rows other instances started since ts (the team feed: gateway.routing.team_feed)."""
+        async def fetch() -> list[Any]:
+            async with self._reader_conn.use() as conn:
+                return await conn.fetch(f"SELECT {', '.join(PG_COLUMNS)} FROM exchanges WHERE started >= $1 "
+                                        "AND instance IS DISTINCT FROM $2 ORDER BY started LIMIT 5000", ts, self.instance)
+
+        rows = await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(fetch(), self._loop))
+        return [{**from_row(tuple(r)[:len(COLUMNS)]), "token": r["token"], "instance": r["instance"]} for r in rows]
+
     def count(self) -> int:
         return int(self._read("SELECT count(*) FROM exchanges")[0][0])
 

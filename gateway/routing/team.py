@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -73,6 +74,13 @@ class Team:
         self._published: dict[str, float] = {}  # model -> open_until this instance announced
         self._tasks: list[asyncio.Task[Any]] = []
         self._applying_notice = False
+        self._affinity_sent: OrderedDict[tuple[str, str], str] = OrderedDict()
+        from gateway.routing.team_feed import Feed, SharedAffinity
+
+        self.feed = Feed(rt)
+        old_aff = rt.routing.affinity
+        rt.routing.affinity = SharedAffinity(self.store, max_sessions=old_aff.max_sessions, ttl_s=old_aff.ttl_s,
+                                             clock=rt.clock)
 
     def install(self) -> Team:
         hooks = self.rt.hooks
@@ -85,6 +93,7 @@ class Team:
         """Start heartbeat, events and the breaker sync (called from the running loop)."""
         self._tasks.append(spawn(self.store.start(), name="xx-team-start"))
         self._tasks.append(spawn(self._sync_loop(), name="xx-team-sync"))
+        self._tasks.append(spawn(self.feed.run(), name="xx-team-feed"))
 
     def close(self) -> None:
         """Stop the loops; the heartbeat entry expires by itself (HEARTBEAT_TTL_S), connections close with the loop."""
@@ -115,6 +124,10 @@ class Team:
             adopt_open(health, str(event["model"]), float(event["until"]), str(event.get("reason", "")))
         elif kind == "breaker_close":
             adopt_close(health, str(event["model"]))
+        elif kind == "affinity":
+            key = (str(event["session"]), str(event["role"]))
+            self._affinity_sent[key] = str(event["model"])  # already known team-wide: no echo
+            self.rt.routing.affinity.remember(key[0], key[1], str(event["model"]))
         elif kind == "reload":
             self._reload_from_notice()
 
@@ -182,8 +195,20 @@ class Team:
         if attempt.outcome in ("ok", "error"):
             self._publish_breaker(attempt.model.name)
         if attempt.outcome == "ok" and attempt.ex.session:
-            spawn(self.store.affinity_set(attempt.ex.session, attempt.ex.role, attempt.model.name, AFFINITY_TTL_S),
-                  name="xx-team-affinity")
+            self._share_affinity(attempt.ex.session, attempt.ex.role, attempt.model.name)
+
+    def _share_affinity(self, session: str, role: str, model: str) -> None:
+        """A conversation moved to `model`: tell the other instances (only on a change, not every turn)."""
+        key = (session, role)
+        if self._affinity_sent.get(key) == model:
+            self._affinity_sent.move_to_end(key)
+            return
+        self._affinity_sent[key] = model
+        if len(self._affinity_sent) > 10_000:
+            self._affinity_sent.popitem(last=False)
+        spawn(self.store.affinity_set(session, role, model, AFFINITY_TTL_S), name="xx-team-affinity")
+        spawn(self.store.publish({"kind": "affinity", "session": session, "role": role, "model": model}),
+              name="xx-team-affinity")
 
     def _publish_breaker(self, model: str) -> None:
         """Tell the team when this instance's Health opened or closed the model's breaker."""
