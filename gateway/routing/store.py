@@ -154,7 +154,10 @@ class MemoryStore:
         refused = self.check(limits, tokens, now)
         if refused is not None:
             return refused
-        rid = uuid.uuid4().hex[:16]
+        return self.add(limits, tokens, uuid.uuid4().hex[:16], now, local=local)
+
+    def add(self, limits: Sequence[Limit], tokens: int, rid: str, now: float, *, local: bool = False) -> Reservation:
+        """Count a request without checking (the Redis store mirrors its own grants here for degraded mode)."""
         for lim in limits:
             o = self._owner(lim, now)
             o.minute.append((now, rid, tokens))

@@ -283,6 +283,8 @@ class RedisStore:
             self._lost(exc)
             return self.local.reserve_now([lim.divided(self.live_instances) for lim in limits], tokens, local=True)
         if ok:
+            # Mirror this instance's own grants: if Redis goes away, its degraded share starts from what it spent.
+            self.local.add(limits, int(tokens), rid, self.clock())
             return Reservation(rid, tuple(limits), int(tokens), float(now_ms) / 1000)
         refusal = _refusal(limits[int(idx) - 1], _text(kind), float(until_ms) / 1000, self.minute_s)
         self._refused[cache_key] = (refusal, min(refusal.until or 0.0, self.clock() + REFUSAL_CACHE_S))
@@ -298,9 +300,8 @@ class RedisStore:
     async def release(self, res: Reservation) -> None:
         """The attempt never reached the provider: give the slot back everywhere."""
         self._refused.clear()
-        if res.local:
-            await self.local.release(res)
-        else:
+        await self.local.release(res)
+        if not res.local:
             await self._adjust_call(res, "")
 
     async def reconcile(self, res: Reservation, tokens: int) -> None:

@@ -151,3 +151,18 @@ async def test_degraded_when_redis_stops_then_shared_again(redis_server: RedisSe
     finally:
         for st in stores:
             await st.close()
+
+
+async def test_degraded_share_counts_what_this_instance_already_spent(redis_server: RedisServer) -> None:
+    s = RedisStore(redis_server.url, minute_s=60)
+    await s.start()
+    try:
+        lim = [Limit("pool:spent", rpm=12)]
+        granted = [await s.reserve(lim) for _ in range(8)]  # shared, one live instance
+        assert all(isinstance(r, Reservation) for r in granted)
+        redis_server.stop()
+        local = [await s.reserve(lim) for _ in range(10)]
+        assert s.degraded
+        assert sum(isinstance(r, Reservation) for r in local) == 4  # 12 in the window, not 12 more
+    finally:
+        await s.close()
