@@ -51,69 +51,70 @@ def _output_text(output: Any) -> str:
     )
 
 
-def input_to_messages(items: list[Any], model: str = "") -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    reasoning: dict[str, Any] | None = None  # a reasoning item waiting for its assistant turn
+class _Transcript:
+    """Responses input items to Chat messages; a reasoning item waits for its assistant turn."""
 
-    def assistant() -> dict[str, Any]:
-        nonlocal reasoning
-        if out and out[-1]["role"] == "assistant" and reasoning is None:
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self.out: list[dict[str, Any]] = []
+        self.reasoning: dict[str, Any] | None = None
+
+    def assistant(self) -> dict[str, Any]:
+        out = self.out
+        if out and out[-1]["role"] == "assistant" and self.reasoning is None:
             return out[-1]
         msg: dict[str, Any] = {"role": "assistant", "content": None}
-        if reasoning:
-            msg.update(reasoning)
-            reasoning = None
+        if self.reasoning:
+            msg.update(self.reasoning)
+            self.reasoning = None
         out.append(msg)
         return msg
 
+    def message(self, item: dict[str, Any]) -> None:
+        role = item.get("role", "user")
+        if role == "assistant":
+            msg = self.assistant()
+            text = _parts(item.get("content"))
+            msg["content"] = (msg["content"] or "") + (text if isinstance(text, str) else text_of(text))
+        else:
+            self.out.append({"role": "system" if role == "developer" else role, "content": _parts(item.get("content"))})
+
+    def call(self, item: dict[str, Any], kind: str) -> None:
+        arguments = item.get("arguments") or "{}" if kind == "function_call" else dumps({"input": item.get("input", "")})
+        self.assistant().setdefault("tool_calls", []).append(
+            {
+                "id": item.get("call_id", ""),
+                "type": "function",
+                "function": {"name": item.get("name", ""), "arguments": arguments},
+            }
+        )
+
+    def thought(self, item: dict[str, Any]) -> None:
+        payload = read_signature(item.get("encrypted_content"))
+        if payload and payload["m"] == self.model:  # only the model that reasoned gets its reasoning back
+            self.reasoning = {}
+            if payload.get("rd"):
+                self.reasoning["reasoning_details"] = payload["rd"]
+            if payload.get("f"):
+                self.reasoning[payload["f"]] = text_of(item.get("summary"))
+
+
+def input_to_messages(items: list[Any], model: str = "") -> list[dict[str, Any]]:
+    t = _Transcript(model)
     for item in items:
         if not isinstance(item, dict):
             continue
         kind = item.get("type", "message")
         if kind == "message":
-            role = item.get("role", "user")
-            if role == "assistant":
-                msg = assistant()
-                text = _parts(item.get("content"))
-                msg["content"] = (msg["content"] or "") + (text if isinstance(text, str) else text_of(text))
-            else:
-                out.append(
-                    {
-                        "role": "system" if role == "developer" else role,
-                        "content": _parts(item.get("content")),
-                    }
-                )
+            t.message(item)
         elif kind in ("function_call", "custom_tool_call"):
-            msg = assistant()
-            arguments = (
-                item.get("arguments") or "{}"
-                if kind == "function_call"
-                else dumps({"input": item.get("input", "")})
-            )
-            msg.setdefault("tool_calls", []).append(
-                {
-                    "id": item.get("call_id", ""),
-                    "type": "function",
-                    "function": {"name": item.get("name", ""), "arguments": arguments},
-                }
-            )
+            t.call(item, kind)
         elif kind in ("function_call_output", "custom_tool_call_output"):
-            out.append(
-                {
-                    "role": "tool",
-                    "tool_call_id": item.get("call_id", ""),
-                    "content": _output_text(item.get("output")),
-                }
-            )
+            t.out.append({"role": "tool", "tool_call_id": item.get("call_id", ""),
+                          "content": _output_text(item.get("output"))})
         elif kind == "reasoning":
-            payload = read_signature(item.get("encrypted_content"))
-            if payload and payload["m"] == model:  # only the model that reasoned gets its reasoning back
-                reasoning = {}
-                if payload.get("rd"):
-                    reasoning["reasoning_details"] = payload["rd"]
-                if payload.get("f"):
-                    reasoning[payload["f"]] = text_of(item.get("summary"))
-    return out
+            t.thought(item)
+    return t.out
 
 
 TOOL_TYPES = ("function", "custom")
@@ -160,6 +161,63 @@ def _tool_choice(choice: Any) -> Any:
     return choice if choice in ("auto", "required", "none") else None
 
 
+def _reasoning_and_format(body: dict[str, Any], out: dict[str, Any]) -> None:
+    """Responses' `reasoning.effort` and `text.format` in their Chat spellings."""
+    effort = (body.get("reasoning") or {}).get("effort") if isinstance(body.get("reasoning"), dict) else None
+    if effort in EFFORTS:
+        out["reasoning_effort"] = effort
+    fmt = (body.get("text") or {}).get("format") if isinstance(body.get("text"), dict) else None
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        out["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {k: fmt[k] for k in ("name", "schema", "strict", "description") if k in fmt},
+        }
+    elif isinstance(fmt, dict) and fmt.get("type") == "json_object":
+        out["response_format"] = {"type": "json_object"}
+
+
+def _chat_to_items(messages: list[Any]) -> tuple[list[str], list[dict[str, Any]]]:
+    """Chat messages as Responses input items; system and developer text becomes instructions."""
+    instructions: list[str] = []
+    items: list[dict[str, Any]] = []
+    for msg in messages:
+        role = msg.get("role")
+        if role in ("system", "developer"):
+            instructions.append(text_of(msg.get("content")))
+        elif role == "tool":
+            items.append({"type": "function_call_output", "call_id": msg.get("tool_call_id", ""),
+                          "output": text_of(msg.get("content"))})
+        elif role == "assistant":
+            items.extend(_assistant_items(msg))
+        else:
+            items.append({"type": "message", "role": "user", "content": _user_parts(msg.get("content"))})
+    return instructions, items
+
+
+def _assistant_items(msg: dict[str, Any]) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    text = text_of(msg.get("content"))
+    if text:
+        items.append({"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": text}]})
+    for call in msg.get("tool_calls") or []:
+        fn = call.get("function") or {}
+        items.append({"type": "function_call", "call_id": call.get("id", ""), "name": fn.get("name", ""),
+                      "arguments": fn.get("arguments") or "{}"})
+    return items
+
+
+def _user_parts(content: Any) -> list[dict[str, Any]]:
+    if isinstance(content, str):
+        return [{"type": "input_text", "text": content}]
+    return [
+        {"type": "input_text", "text": p.get("text", "")}
+        if p.get("type") == "text"
+        else {"type": "input_image", "image_url": (p.get("image_url") or {}).get("url", "")}
+        for p in content or []
+        if isinstance(p, dict) and p.get("type") in ("text", "image_url")
+    ]
+
+
 def request_to_chat(body: dict[str, Any], *, model: str) -> dict[str, Any]:
     if body.get("previous_response_id"):
         raise TranslationError(
@@ -188,17 +246,7 @@ def request_to_chat(body: dict[str, Any], *, model: str) -> dict[str, Any]:
         choice = _tool_choice(body.get("tool_choice"))
         if choice is not None:
             out["tool_choice"] = choice
-    effort = (body.get("reasoning") or {}).get("effort") if isinstance(body.get("reasoning"), dict) else None
-    if effort in EFFORTS:
-        out["reasoning_effort"] = effort
-    fmt = (body.get("text") or {}).get("format") if isinstance(body.get("text"), dict) else None
-    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
-        out["response_format"] = {
-            "type": "json_schema",
-            "json_schema": {k: fmt[k] for k in ("name", "schema", "strict", "description") if k in fmt},
-        }
-    elif isinstance(fmt, dict) and fmt.get("type") == "json_object":
-        out["response_format"] = {"type": "json_object"}
+    _reasoning_and_format(body, out)
     user = body.get("safety_identifier") or body.get("user")
     if isinstance(user, str):
         out["user"] = user
@@ -210,54 +258,7 @@ def request_to_chat(body: dict[str, Any], *, model: str) -> dict[str, Any]:
 
 def chat_request_to_responses(body: dict[str, Any], *, model: str) -> dict[str, Any]:
     """For a provider that speaks only Responses: messages become input items, system becomes instructions."""
-    instructions: list[str] = []
-    items: list[dict[str, Any]] = []
-    for msg in body.get("messages") or []:
-        role = msg.get("role")
-        if role in ("system", "developer"):
-            instructions.append(text_of(msg.get("content")))
-        elif role == "tool":
-            items.append(
-                {
-                    "type": "function_call_output",
-                    "call_id": msg.get("tool_call_id", ""),
-                    "output": text_of(msg.get("content")),
-                }
-            )
-        elif role == "assistant":
-            text = text_of(msg.get("content"))
-            if text:
-                items.append(
-                    {
-                        "type": "message",
-                        "role": "assistant",
-                        "content": [{"type": "output_text", "text": text}],
-                    }
-                )
-            for call in msg.get("tool_calls") or []:
-                fn = call.get("function") or {}
-                items.append(
-                    {
-                        "type": "function_call",
-                        "call_id": call.get("id", ""),
-                        "name": fn.get("name", ""),
-                        "arguments": fn.get("arguments") or "{}",
-                    }
-                )
-        else:
-            content = msg.get("content")
-            parts = (
-                [{"type": "input_text", "text": content}]
-                if isinstance(content, str)
-                else [
-                    {"type": "input_text", "text": p.get("text", "")}
-                    if p.get("type") == "text"
-                    else {"type": "input_image", "image_url": (p.get("image_url") or {}).get("url", "")}
-                    for p in content or []
-                    if isinstance(p, dict) and p.get("type") in ("text", "image_url")
-                ]
-            )
-            items.append({"type": "message", "role": "user", "content": parts})
+    instructions, items = _chat_to_items(body.get("messages") or [])
     out: dict[str, Any] = {"model": model, "input": items, "store": False}
     if instructions:
         out["instructions"] = "\n\n".join(instructions)
@@ -275,8 +276,8 @@ def chat_request_to_responses(body: dict[str, Any], *, model: str) -> dict[str, 
         out["tools"] = tools
         choice = body.get("tool_choice")
         if isinstance(choice, dict):
-            out["tool_choice"] = {"type": "function", "name": (choice.get("function") or {}).get("name", "")}
-        elif choice in ("auto", "required", "none"):
+            choice = {"type": "function", "name": (choice.get("function") or {}).get("name", "")}
+        if isinstance(choice, dict) or choice in ("auto", "required", "none"):
             out["tool_choice"] = choice
     if body.get("reasoning_effort"):
         out["reasoning"] = {"effort": body["reasoning_effort"]}
