@@ -99,7 +99,7 @@ def local_check(config: Config, route: str, tier: str | None, model: str | None 
             return Verdict(False, f"unknown tier {tier!r}", f"use one of: {known}")
         tier_name, names = found
         what = f"tier {tier_name!r} ({MAIN_ROLE})"
-    missing: set[str] = set()
+    missing: dict[str, None] = {}  # in cascade order: the first is the tier's first choice
     for name in names:
         m = config.models.get(name)
         provider = config.providers.get(m.provider) if m else None
@@ -107,12 +107,13 @@ def local_check(config: Config, route: str, tier: str | None, model: str | None 
             continue
         if not provider.api_key_ref or provider.api_key:
             return Verdict(True)
-        missing.add(provider.api_key_ref.strip("${}"))
+        missing[provider.api_key_ref.strip("${}")] = None
     if not missing:
         return Verdict(False, f"no model is configured for {what}", f"list models for it in {config.source}")
-    names_txt = " or ".join(sorted(missing))
-    return Verdict(False, f"no API key for {what}: {names_txt} unset in this shell",
-                   f"export {sorted(missing)[0]}=… and launch again (or try `xx demo`, which needs no key)")
+    first, *others = missing
+    any_one = " (any one of them will do)" if others else ""
+    return Verdict(False, f"no API key for {what}: {' or '.join(missing)} unset in this shell",
+                   f"export {first}=…{any_one} and launch again (or try `xx demo`, which needs no key)")
 
 
 def from_ready(doc: Mapping[str, Any]) -> Verdict:

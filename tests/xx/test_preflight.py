@@ -112,3 +112,17 @@ def test_expected_is_the_gateways_describe(tmp_path: Path) -> None:
 
     config = load(cfg, env={"OR_KEY": "k"})
     assert preflight.expected(config, {"OR_KEY": "k"}) == identity.describe(str(cfg), {"OR_KEY": "k"})
+
+
+def test_the_fix_names_the_cascades_first_variable() -> None:
+    text = CONFIG.replace('big = ["paid"]', 'big = ["zpaid", "paid"]') + """
+[providers.z]
+protocol = "openai"
+base_url = "https://example.invalid/v1"
+api_key = "$Z_KEY"
+[models.zpaid]
+provider = "z"
+id = "z"
+"""
+    v = preflight.local_check(parse(text, env={}), "p", "f", None)
+    assert "Z_KEY or OR_KEY unset" in v.reason and v.fix.startswith("export Z_KEY=… (any one of them will do)")
