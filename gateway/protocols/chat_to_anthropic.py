@@ -194,6 +194,20 @@ def tool_choice(choice: Any, parallel: Any) -> dict[str, Any] | None:
     return out
 
 
+def _tools(tools: list[Any]) -> list[dict[str, Any]]:
+    """Chat function tools as Anthropic tools (an empty object schema when none was given)."""
+    out = []
+    for tool in tools:
+        fn = tool.get("function") if isinstance(tool, dict) else None
+        if isinstance(fn, dict):
+            t: dict[str, Any] = {"name": fn.get("name", "")}
+            if fn.get("description"):
+                t["description"] = fn["description"]
+            t["input_schema"] = fn.get("parameters") or {"type": "object", "properties": {}}
+            out.append(t)
+    return out
+
+
 def request(body: dict[str, Any], *, model: str) -> dict[str, Any]:
     msgs, system = messages(body.get("messages") or [])
     out: dict[str, Any] = {"model": model}
@@ -216,15 +230,7 @@ def request(body: dict[str, Any], *, model: str) -> dict[str, Any]:
     stop = body.get("stop")
     if stop:
         out["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
-    tools = []
-    for tool in body.get("tools") or []:
-        fn = tool.get("function") if isinstance(tool, dict) else None
-        if isinstance(fn, dict):
-            t: dict[str, Any] = {"name": fn.get("name", "")}
-            if fn.get("description"):
-                t["description"] = fn["description"]
-            t["input_schema"] = fn.get("parameters") or {"type": "object", "properties": {}}
-            tools.append(t)
+    tools = _tools(body.get("tools") or [])
     if tools:
         out["tools"] = tools
         choice = tool_choice(body.get("tool_choice"), body.get("parallel_tool_calls"))

@@ -46,6 +46,48 @@ def _text(parts: Any) -> str:
     return "".join(p.get("text", "") for p in parts or [] if isinstance(p, dict) and not p.get("thought"))
 
 
+def _model_turn(turn: int, parts: list[dict[str, Any]], open_calls: dict[str, list[str]]) -> dict[str, Any] | None:
+    """A model turn as an assistant message; its function calls wait in `open_calls` for their responses."""
+    msg: dict[str, Any] = {"role": "assistant", "content": _text(parts) or None}
+    calls = []
+    for n, part in enumerate(p for p in parts if "functionCall" in p):
+        call = part["functionCall"] or {}
+        call_id = call.get("id") or f"call_{turn}_{n}"
+        open_calls.setdefault(call.get("name", ""), []).append(call_id)
+        calls.append({"id": call_id, "type": "function",
+                      "function": {"name": call.get("name", ""), "arguments": dumps(call.get("args") or {})}})
+    if calls:
+        msg["tool_calls"] = calls
+    return msg if msg["content"] is not None or calls else None
+
+
+def _tool_message(fr: dict[str, Any], open_calls: dict[str, list[str]]) -> dict[str, Any]:
+    """A functionResponse, answering the oldest open call of that name when it carries no id."""
+    waiting = open_calls.get(fr.get("name", ""), [])
+    call_id = fr.get("id") or (waiting[0] if waiting else new_id("call_"))
+    if call_id in waiting:
+        waiting.remove(call_id)
+    response = fr.get("response")
+    return {"role": "tool", "tool_call_id": call_id,
+            "content": response if isinstance(response, str) else dumps(response or {})}
+
+
+def _user_turn(parts: list[dict[str, Any]], open_calls: dict[str, list[str]], out: list[dict[str, Any]]) -> None:
+    user_parts: list[dict[str, Any]] = []
+    for part in parts:
+        if "functionResponse" in part:
+            out.append(_tool_message(part["functionResponse"] or {}, open_calls))
+        elif "inlineData" in part:
+            data = part["inlineData"] or {}
+            url = f"data:{data.get('mimeType', 'image/png')};base64,{data.get('data', '')}"
+            user_parts.append({"type": "image_url", "image_url": {"url": url}})
+        elif isinstance(part.get("text"), str) and not part.get("thought"):
+            user_parts.append({"type": "text", "text": part["text"]})
+    if user_parts:
+        only_text = all(p["type"] == "text" for p in user_parts)
+        out.append({"role": "user", "content": "".join(p["text"] for p in user_parts) if only_text else user_parts})
+
+
 def contents_to_messages(contents: list[Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     open_calls: dict[str, list[str]] = {}  # name -> ids waiting for a response
@@ -54,70 +96,31 @@ def contents_to_messages(contents: list[Any]) -> list[dict[str, Any]]:
             continue
         parts = [p for p in content.get("parts") or [] if isinstance(p, dict)]
         if content.get("role") == "model":
-            msg: dict[str, Any] = {"role": "assistant", "content": _text(parts) or None}
-            calls = []
-            for n, part in enumerate(p for p in parts if "functionCall" in p):
-                call = part["functionCall"] or {}
-                call_id = call.get("id") or f"call_{turn}_{n}"
-                open_calls.setdefault(call.get("name", ""), []).append(call_id)
-                calls.append(
-                    {
-                        "id": call_id,
-                        "type": "function",
-                        "function": {
-                            "name": call.get("name", ""),
-                            "arguments": dumps(call.get("args") or {}),
-                        },
-                    }
-                )
-            if calls:
-                msg["tool_calls"] = calls
-            if msg["content"] is not None or calls:
+            if (msg := _model_turn(turn, parts, open_calls)) is not None:
                 out.append(msg)
-            continue
-        user_parts: list[dict[str, Any]] = []
-        for part in parts:
-            if "functionResponse" in part:
-                fr = part["functionResponse"] or {}
-                waiting = open_calls.get(fr.get("name", ""), [])
-                call_id = fr.get("id") or (waiting[0] if waiting else new_id("call_"))
-                if call_id in waiting:
-                    waiting.remove(call_id)
-                response = fr.get("response")
-                out.append(
-                    {
-                        "role": "tool",
-                        "tool_call_id": call_id,
-                        "content": response if isinstance(response, str) else dumps(response or {}),
-                    }
-                )
-            elif "inlineData" in part:
-                data = part["inlineData"] or {}
-                url = f"data:{data.get('mimeType', 'image/png')};base64,{data.get('data', '')}"
-                user_parts.append({"type": "image_url", "image_url": {"url": url}})
-            elif isinstance(part.get("text"), str) and not part.get("thought"):
-                user_parts.append({"type": "text", "text": part["text"]})
-        if user_parts:
-            only_text = all(p["type"] == "text" for p in user_parts)
-            out.append(
-                {
-                    "role": "user",
-                    "content": "".join(p["text"] for p in user_parts) if only_text else user_parts,
-                }
-            )
+        else:
+            _user_turn(parts, open_calls, out)
     return out
 
 
-def request_to_chat(body: dict[str, Any], *, model: str, stream: bool = False) -> dict[str, Any]:
-    messages: list[dict[str, Any]] = []
-    system = body.get("systemInstruction") or body.get("system_instruction")
-    if isinstance(system, dict) and _text(system.get("parts")):
-        messages.append({"role": "system", "content": _text(system.get("parts"))})
-    elif isinstance(system, str) and system:
-        messages.append({"role": "system", "content": system})
-    messages.extend(contents_to_messages(body.get("contents") or []))
-    out: dict[str, Any] = {"model": model, "messages": messages}
-    config = body.get("generationConfig") if isinstance(body.get("generationConfig"), dict) else {}
+def _tools(body: dict[str, Any]) -> list[dict[str, Any]]:
+    tools = []
+    for group in body.get("tools") or []:
+        for decl in (group or {}).get("functionDeclarations") or []:
+            params = (
+                decl.get("parametersJsonSchema")
+                or lower_types(decl.get("parameters"))
+                or {"type": "object", "properties": {}}
+            )
+            fn = {"name": decl.get("name", ""), "parameters": params}
+            if decl.get("description"):
+                fn["description"] = decl["description"]
+            tools.append({"type": "function", "function": fn})
+    return tools
+
+
+def _generation(config: dict[str, Any], out: dict[str, Any]) -> None:
+    """generationConfig in Chat's names: sampling, output format, thinking budget as an effort."""
     for src, dst in (
         ("temperature", "temperature"),
         ("topP", "top_p"),
@@ -141,18 +144,20 @@ def request_to_chat(body: dict[str, Any], *, model: str, stream: bool = False) -
     budget = thinking.get("thinkingBudget")
     if isinstance(budget, int) and budget > 0:
         out["reasoning_effort"] = "low" if budget < 4096 else "medium" if budget < 16384 else "high"
-    tools = []
-    for group in body.get("tools") or []:
-        for decl in (group or {}).get("functionDeclarations") or []:
-            params = (
-                decl.get("parametersJsonSchema")
-                or lower_types(decl.get("parameters"))
-                or {"type": "object", "properties": {}}
-            )
-            fn = {"name": decl.get("name", ""), "parameters": params}
-            if decl.get("description"):
-                fn["description"] = decl["description"]
-            tools.append({"type": "function", "function": fn})
+
+
+def request_to_chat(body: dict[str, Any], *, model: str, stream: bool = False) -> dict[str, Any]:
+    messages: list[dict[str, Any]] = []
+    system = body.get("systemInstruction") or body.get("system_instruction")
+    if isinstance(system, dict) and _text(system.get("parts")):
+        messages.append({"role": "system", "content": _text(system.get("parts"))})
+    elif isinstance(system, str) and system:
+        messages.append({"role": "system", "content": system})
+    messages.extend(contents_to_messages(body.get("contents") or []))
+    out: dict[str, Any] = {"model": model, "messages": messages}
+    config = body.get("generationConfig") if isinstance(body.get("generationConfig"), dict) else {}
+    _generation(config, out)
+    tools = _tools(body)
     if tools:
         out["tools"] = tools
         fcc = (body.get("toolConfig") or {}).get("functionCallingConfig") or {}
