@@ -209,19 +209,20 @@ class AnthropicParser(Parser):
         elif name == "content_block_delta":
             self._block_delta(int(data["index"]), data.get("delta") or {}, out)
         elif name == "message_delta":
-            delta = data.get("delta") or {}
-            if delta.get("stop_reason"):
-                self.finished = True
-                out.append(
-                    Finish(ANTHROPIC_STOP.get(delta["stop_reason"], "end"), delta.get("stop_sequence"))
-                )
-            usage = anth.usage_from_event(name, data)
-            if usage:
-                out.append(UsageSeen(usage))
+            self._message_delta(data, out)
         elif name == "message_stop":
             if not self.finished:
                 out.append(Finish("end"))
             out.append(End())
+
+    def _message_delta(self, data: dict[str, Any], out: list[Event]) -> None:
+        delta = data.get("delta") or {}
+        if delta.get("stop_reason"):
+            self.finished = True
+            out.append(Finish(ANTHROPIC_STOP.get(delta["stop_reason"], "end"), delta.get("stop_sequence")))
+        usage = anth.usage_from_event("message_delta", data)
+        if usage:
+            out.append(UsageSeen(usage))
 
     def _block_start(self, index: int, block: dict[str, Any], out: list[Event]) -> None:
         kind = block.get("type", "")

@@ -81,6 +81,26 @@ def _keep(block: dict[str, Any], model_id: str, same_protocol: bool, target: str
     return True  # unsigned thinking text carries no binding
 
 
+def _drop_anthropic(body: dict[str, Any], model_id: str, same: bool, target: str) -> bool:
+    changed = False
+    for msg in body.get("messages") or []:
+        if not isinstance(msg, dict) or msg.get("role") != "assistant":
+            continue
+        content = msg.get("content")
+        if not isinstance(content, list):
+            continue
+        kept = [
+            b
+            for b in content
+            if not (isinstance(b, dict) and b.get("type") in ("thinking", "redacted_thinking"))
+            or _keep(b, model_id, same, target)
+        ]
+        if len(kept) != len(content):
+            msg["content"] = kept or [{"type": "text", "text": "(no content)"}]  # Anthropic refuses empty text
+            changed = True
+    return changed
+
+
 def drop_foreign_thinking(
     body: dict[str, Any], protocol: str, model_id: str, *, target: str | None = None
 ) -> bool:
@@ -94,23 +114,7 @@ def drop_foreign_thinking(
     same = target == protocol
     changed = False
     if protocol == "anthropic":
-        for msg in body.get("messages") or []:
-            if not isinstance(msg, dict) or msg.get("role") != "assistant":
-                continue
-            content = msg.get("content")
-            if not isinstance(content, list):
-                continue
-            kept = [
-                b
-                for b in content
-                if not (isinstance(b, dict) and b.get("type") in ("thinking", "redacted_thinking"))
-                or _keep(b, model_id, same, target)
-            ]
-            if len(kept) != len(content):
-                msg["content"] = kept or [
-                    {"type": "text", "text": "(no content)"}
-                ]  # Anthropic refuses empty text
-                changed = True
+        changed = _drop_anthropic(body, model_id, same, target)
     elif protocol == "openai" and not same:
         for msg in body.get("messages") or []:
             if isinstance(msg, dict) and msg.get("role") == "assistant":
