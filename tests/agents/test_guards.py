@@ -1,7 +1,8 @@
 """The guards with the real Claude Code and Codex, through `xx` and the simulator.
 
 - a simulated model that asks the agent's shell tool to run `rm -rf ~` is blocked by the gateway
-  and the agent shows the explanation (the scratch home is still there);
+  and the agent shows the explanation (the scratch home is still there); Claude Code and Codex, and
+  (marked slow) Qwen Code, Gemini CLI, OpenCode, Pi and Hermes with their own shell tools;
 - `!/model NAME` is answered by the gateway, the next turn of that conversation is served by
   NAME, and the command never reaches the upstream (the simulator's recorded requests);
 - a tool call with broken JSON arguments reaches the agent repaired, and the agent runs it.
@@ -19,15 +20,21 @@ pytestmark = pytest.mark.agents
 
 # agent: (letter, tier, shell tool, argument name). Tier f: the agent's dialect is translated to Chat.
 AGENTS = {"claude": ("c", "f", "Bash", "command"), "codex": ("x", "f", "exec_command", "cmd")}
+# The other CLIs' shell tools (names read from their own requests), for the danger rule only.
+MORE = {"qwen": ("q", "c", "run_shell_command", "command"), "gemini": ("m", "f", "run_shell_command", "command"),
+        "opencode": ("o", "f", "bash", "command"), "pi": ("p", "g", "bash", "command"),
+        "hermes": ("h", "c", "terminal", "command")}
 
 
-@pytest.mark.parametrize("name", list(AGENTS))
+@pytest.mark.parametrize("name", [*AGENTS, *(pytest.param(n, marks=pytest.mark.slow) for n in MORE)])
 def test_dangerous_call_blocked(world: World, need: Callable[[str], None], name: str) -> None:
     need(name)
-    letter, tier, tool, arg = AGENTS[name]
+    letter, tier, tool, arg = {**AGENTS, **MORE}[name]
     marker = world.home / "still-here.txt"
     marker.write_text("x")
     prompt = f"tidy up [[tool:{tool} {json.dumps({arg: 'rm -rf ~'})}]]"
+    if name in MORE:  # no double quotes (OpenCode quotes the prompt): broken JSON, repaired, then blocked
+        prompt = f"tidy up [[rawtool:{tool} {{{arg}: 'rm -rf ~'}}]]"
     run = world.xx(f"{letter}n{tier}", "-p", prompt, cwd=world.project(f"{name}-guards"))
     assert run.returncode == 0, run.describe()
     assert "Blocked a dangerous" in run.stdout and "rm-root" in run.stdout, run.describe()
