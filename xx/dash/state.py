@@ -56,12 +56,63 @@ def reduce(state: DashState, event: Event) -> DashState:
     return apply(state, (event,))
 
 
+class _Fold:
+    """One batch being folded: each collection is copied on its first change only."""
+
+    def __init__(self, state: DashState) -> None:
+        self.state = state
+        self.changes: dict[str, Any] = {}
+        self.models: dict[str, Mapping[str, Any]] | None = None
+        self.requests: deque[Mapping[str, Any]] | None = None
+        self.ids: set[str] = set()
+
+    def exchange(self, data: Any) -> None:
+        if not isinstance(data, Mapping):
+            return
+        if self.requests is None:
+            self.requests = deque(self.state.requests, maxlen=REQUESTS_MAX)
+            self.ids = {str(r.get("id")) for r in self.requests}
+        rid = str(data.get("id"))
+        if rid not in self.ids:
+            if len(self.requests) == self.requests.maxlen:
+                self.ids.discard(str(self.requests[-1].get("id")))
+            self.requests.appendleft(data)
+            self.ids.add(rid)
+
+    def model(self, kind: str, data: Any) -> None:
+        row = data.get("model", data) if kind == "reset" and isinstance(data, Mapping) else data
+        if isinstance(row, Mapping) and row.get("name"):
+            if self.models is None:
+                self.models = dict(self.state.models)
+            self.models[str(row["name"])] = row
+
+    def request_rows(self, data: Any) -> None:
+        rows = data.get("requests", []) if isinstance(data, Mapping) else data
+        base = self.requests if self.requests is not None else self.state.requests
+        self.requests = merge_requests(base, rows or ())
+        self.ids = {str(r.get("id")) for r in self.requests}
+
+    def connection(self, kind: str, data: Any, at: float) -> None:
+        changes = self.changes
+        if kind == "health":
+            changes["health"] = data
+        if kind in ("health", "hello"):
+            changes.update(conn="up", down_reason=None, down_since=None, retry_at=None)
+            return
+        data = data if isinstance(data, Mapping) else {}
+        was_down = changes.get("conn", self.state.conn) == "down"
+        changes.update(
+            conn="down",
+            down_reason=data.get("reason"),
+            retry_at=data.get("retry_at"),
+            down_since=(changes.get("down_since") or self.state.down_since) if was_down else at,
+        )
+
+
 def apply(state: DashState, events: Iterable[Event]) -> DashState:
     """Fold a batch of events into a new state, copying each collection at most once."""
-    changes: dict[str, Any] = {}
-    models: dict[str, Mapping[str, Any]] | None = None
-    requests: deque[Mapping[str, Any]] | None = None
-    ids: set[str] | None = None
+    fold = _Fold(state)
+    changes = fold.changes
     count = 0
     for ev in events:
         count += 1
@@ -71,50 +122,21 @@ def apply(state: DashState, events: Iterable[Event]) -> DashState:
         if kind in LIVE_KINDS:
             changes["updated_at"] = ev.at
         if kind == "exchange":
-            if not isinstance(data, Mapping):
-                continue
-            if requests is None:
-                requests = deque(state.requests, maxlen=REQUESTS_MAX)
-                ids = {str(r.get("id")) for r in requests}
-            assert ids is not None
-            rid = str(data.get("id"))
-            if rid not in ids:
-                if len(requests) == requests.maxlen:
-                    ids.discard(str(requests[-1].get("id")))
-                requests.appendleft(data)
-                ids.add(rid)
+            fold.exchange(data)
         elif kind in ("model", "reset"):
-            row = data.get("model", data) if kind == "reset" and isinstance(data, Mapping) else data
-            if isinstance(row, Mapping) and row.get("name"):
-                if models is None:
-                    models = dict(state.models)
-                models[str(row["name"])] = row
+            fold.model(kind, data)
         elif kind == "models":
-            models = _models_view(data, changes)
+            fold.models = _models_view(data, changes)
         elif kind == "requests":
-            rows = data.get("requests", []) if isinstance(data, Mapping) else data
-            base = requests if requests is not None else state.requests
-            requests = merge_requests(base, rows or ())
-            ids = {str(r.get("id")) for r in requests}
+            fold.request_rows(data)
         elif kind == "stats":
             changes["stats"] = data
-        elif kind in ("health", "hello"):
-            if kind == "health":
-                changes["health"] = data
-            changes.update(conn="up", down_reason=None, down_since=None, retry_at=None)
-        elif kind == "down":
-            data = data if isinstance(data, Mapping) else {}
-            was_down = changes.get("conn", state.conn) == "down"
-            changes.update(
-                conn="down",
-                down_reason=data.get("reason"),
-                retry_at=data.get("retry_at"),
-                down_since=(changes.get("down_since") or state.down_since) if was_down else ev.at,
-            )
-    if models is not None:
-        changes["models"] = models
-    if requests is not None:
-        changes["requests"] = requests
+        elif kind in ("health", "hello", "down"):
+            fold.connection(kind, data, ev.at)
+    if fold.models is not None:
+        changes["models"] = fold.models
+    if fold.requests is not None:
+        changes["requests"] = fold.requests
     changes["events_applied"] = state.events_applied + count
     return replace(state, **changes)
 
