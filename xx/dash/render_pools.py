@@ -44,6 +44,22 @@ def _merge(o: dict[str, Any], kind: str, w: Mapping[str, Any]) -> None:
         o[kind] = w
 
 
+def _key_row(owners: dict[tuple[str, str, str], dict[str, Any]], name: str, k: Any) -> None:
+    """One per-key row of a model: its windows and why it is skipped go to the owner it names."""
+    ident = _scope_name(k.get("scope")) if isinstance(k, Mapping) else None
+    if ident is None:
+        return
+    o = _owner(owners, ident)
+    if name not in o["models"]:
+        o["models"].append(name)
+    for kind in KINDS:
+        if isinstance(k.get(kind), Mapping):
+            _merge(o, kind, k[kind])
+    for field in ("cooling_until", "skip", "ref"):
+        if k.get(field):
+            o[field] = k[field]
+
+
 def derive(models: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Quota owners from model rows: each pool (per key) once with all its models, each model with its own limits.
 
@@ -65,18 +81,7 @@ def derive(models: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
                 o["models"].append(name)
             _merge(o, kind, w)
         for k in row.get("keys") or ():
-            ident = _scope_name(k.get("scope")) if isinstance(k, Mapping) else None
-            if ident is None:
-                continue
-            o = _owner(owners, ident)
-            if name not in o["models"]:
-                o["models"].append(name)
-            for kind in KINDS:
-                if isinstance(k.get(kind), Mapping):
-                    _merge(o, kind, k[kind])
-            for field in ("cooling_until", "skip", "ref"):
-                if k.get(field):
-                    o[field] = k[field]
+            _key_row(owners, name, k)
     limited = [o for o in owners.values() if o["kind"] == "pool" or o.get("skip") or any(
         isinstance(o.get(k), Mapping) and o[k].get("limit") for k in KINDS)]  # no limit, no line
     return sorted(limited, key=lambda o: (o["kind"] != "pool", o["kind"], o["name"]))
