@@ -16,7 +16,7 @@ from support.servers import GatewayThread, free_port
 from gateway.config import parse
 
 
-def config_text(url: str, port: int, *, cooldown_s: int = 1, idle: float = 0.5) -> str:
+def config_text(url: str, port: int, *, cooldown_s: int = 1, idle: float = 1.0) -> str:
     """Two Chat models and an Anthropic one on llmock; tier `t` cascades a -> b."""
     return f"""
 [gateway]
@@ -25,7 +25,7 @@ port = {port}
 default_tier = "t"
 [gateway.timeouts]
 connect = 2
-first_byte = 2
+first_byte = 1.5
 idle = {idle}
 
 [providers.mock-openai]

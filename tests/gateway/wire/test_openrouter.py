@@ -124,7 +124,7 @@ def test_comments_only_trips_the_first_byte_timeout(gateway: GatewayThread, ask)
     started = time.monotonic()
     model, text = ask(gateway, "comments")
     assert (model, text) == ("fallback", expected(FALLBACK).text)
-    assert time.monotonic() - started < 2.5  # first_byte is 1 s; the keep-alives went on for 4 s
+    assert time.monotonic() - started < 3.5  # first_byte is 1 s; the keep-alives went on for 4 s
 
 
 @pytest.mark.parametrize("ask", [ask_chat, ask_claude], ids=["chat-passthrough", "anthropic-translated"])
