@@ -45,24 +45,12 @@ class EventGuard:
             return events
         out: list[Event] = []
         for ev in events:
-            if self._pre is not None:  # nothing leaves before the first content, so a broken first call falls back
-                if isinstance(ev, Start | UsageSeen):
-                    self._pre.append(ev)
-                    continue
-                if isinstance(ev, Text | Thinking | Failed):  # End: _flush decides (a broken call sends nothing)
-                    out.extend(self._pre)
-                    self._pre = None
+            if self._pre is not None and self._held_before_content(ev, out):
+                continue
             if isinstance(ev, ToolStart):
                 self._tools.setdefault(ev.key, (ev, []))
             elif isinstance(ev, ToolArgs):
-                held = self._tools.get(ev.key)
-                if held is None:
-                    out.append(ev)
-                    continue
-                held[1].append(ev.delta)
-                self._size += len(ev.delta)
-                if self._size > MAX_HELD_BYTES:
-                    out.extend(self._release_raw())
+                self._hold_args(ev, out)
             elif isinstance(ev, Finish):
                 self._finish = ev
             elif isinstance(ev, End):
@@ -74,6 +62,27 @@ class EventGuard:
             else:
                 out.append(ev)
         return out
+
+    def _held_before_content(self, ev: Event, out: list[Event]) -> bool:
+        """Nothing leaves before the first content, so a broken first call can still fall back."""
+        assert self._pre is not None
+        if isinstance(ev, Start | UsageSeen):
+            self._pre.append(ev)
+            return True
+        if isinstance(ev, Text | Thinking | Failed):  # End: _flush decides (a broken call sends nothing)
+            out.extend(self._pre)
+            self._pre = None
+        return False
+
+    def _hold_args(self, ev: ToolArgs, out: list[Event]) -> None:
+        held = self._tools.get(ev.key)
+        if held is None:
+            out.append(ev)
+            return
+        held[1].append(ev.delta)
+        self._size += len(ev.delta)
+        if self._size > MAX_HELD_BYTES:
+            out.extend(self._release_raw())
 
     def _release_raw(self) -> list[Event]:
         """Too big to hold: send everything unjudged and stop guarding this stream."""
