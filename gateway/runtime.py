@@ -115,7 +115,8 @@ class Runtime:
         self.replay = ReplayCache(self.replay_path or default_path(), self.config.cache.replay_ttl_s,
                                   self.config.cache.replay_max_entries, clock=self.clock)
         midnight = self.clock() - self.clock() % 86400
-        rows = self.ledger.attempts_since(midnight)
+        rows = self.ledger.attempts_since(midnight - 86400)  # a provider's day may start before UTC midnight
+        # (Gemini's is Pacific): each quota window keeps only the rows of its own day
         self.routing.quotas.restore(rows)
         for ex in self.ledger.since(midnight):
             self.aggregate.add(Exchange.from_dict(ex))

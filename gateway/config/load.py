@@ -41,6 +41,17 @@ from gateway.config.record import replace
 from gateway.config.team import build_ledger, build_state
 
 
+def _known_zone(name: str) -> bool:
+    """An IANA zone name, checked without importing zoneinfo (~20 ms, too much for the launcher's start-up):
+    the shape, then the system's zone files where it has them (the gateway resolves it with zoneinfo)."""
+    if not re.match(r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$", name):
+        return False
+    for root in ("/usr/share/zoneinfo", "/usr/lib/zoneinfo", "/usr/share/lib/zoneinfo"):
+        if os.path.isdir(root):
+            return os.path.isfile(os.path.join(root, name))
+    return True
+
+
 def default_text() -> str:
     return (Path(__file__).parent / "default_config.toml").read_text()
 
@@ -228,9 +239,13 @@ class _Builder:
 
     def pool(self, name: str, t: Mapping[str, Any]) -> Pool:
         w = f"pools.{name}"
-        self.unknown(t, {"rpm", "rpd", "tpm", "max_concurrency"}, w)
+        self.unknown(t, {"rpm", "rpd", "tpm", "max_concurrency", "day_tz"}, w)
+        tz = self.get(t, "day_tz", str, w, "UTC")
+        if tz != "UTC" and not _known_zone(tz):
+            self.bad(f"{w}.day_tz", f'unknown time zone {tz!r} (e.g. "UTC", "America/Los_Angeles")')
+            tz = "UTC"
         return Pool(name, self.positive(t, "rpm", w), self.positive(t, "rpd", w), self.positive(t, "tpm", w),
-                    self.positive(t, "max_concurrency", w))
+                    self.positive(t, "max_concurrency", w), tz)
 
     def provider(self, name: str, t: Mapping[str, Any]) -> Provider:
         w = f"providers.{name}"

@@ -114,6 +114,7 @@ class Pool:
     rpd: int | None = None
     tpm: int | None = None
     max_concurrency: int | None = None  # requests in flight at once; a burst waits briefly for a slot
+    day_tz: str = "UTC"  # the zone whose midnight starts the provider's day (Gemini: "America/Los_Angeles")
 
 
 @record

@@ -23,7 +23,7 @@ from gateway.config import Model
 from gateway.errors import SkipCandidate
 from gateway.routing.governor import DEFAULT_WAIT_S, Gates, refusal
 from gateway.routing.keys import Key, keys_of
-from gateway.routing.quotas import next_utc_midnight
+from gateway.routing.quotas import day_bounds
 from gateway.routing.ratelimit_headers import flavor_of, from_key_endpoint, parse
 
 KEY_POLL_S = 300.0  # OpenRouter's key endpoint, per key: every five minutes
@@ -127,7 +127,10 @@ class Governor:
         quotas = rt.routing.quotas
         if not limits.empty:
             quotas.correct(model, attempt.key, limits)
-        what = refusal(status, limits, body, now, self._account_limited(attempt), next_utc_midnight(now))
+        pool, _ = self._limit(attempt)
+        spec = self.rt.config.pools.get(pool) if pool else None
+        day_ends = day_bounds(now, spec.day_tz if spec else "UTC")[1]
+        what = refusal(status, limits, body, now, self._account_limited(attempt), day_ends)
         if what is None:
             return
         if what.scope == "key":

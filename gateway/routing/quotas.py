@@ -14,6 +14,8 @@ import bisect
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+from functools import lru_cache
 
 from gateway.config import Config, Model
 from gateway.routing.correction import apply_readings
@@ -29,22 +31,43 @@ def next_utc_midnight(now: float) -> float:
     return (now // DAY + 1) * DAY
 
 
+@lru_cache(maxsize=8)
+def _zone(name: str) -> tzinfo:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
+
+
+def day_bounds(now: float, tz: str = "UTC") -> tuple[float, float]:
+    """Start and end of the provider's day around `now`: UTC midnights, or midnights in `tz` (Gemini: Pacific)."""
+    if tz == "UTC":
+        start = now // DAY * DAY
+        return start, start + DAY
+    zone = _zone(tz)
+    local = datetime.fromtimestamp(now, zone)
+    midnight = datetime(local.year, local.month, local.day, tzinfo=zone)
+    following = midnight.date() + timedelta(days=1)
+    return midnight.timestamp(), datetime(following.year, following.month, following.day, tzinfo=zone).timestamp()
+
+
 @dataclass
 class _Window:
-    """One model's or one pool's usage: the last minute in detail, today as a count."""
+    """One model's or one pool's usage: the last minute in detail, today (the provider's day) as a count."""
 
     minute: deque[tuple[float, int]] = field(default_factory=deque)  # (at, tokens), sorted by at
-    day: int = -1  # days since the epoch, UTC
+    day_start: float = 0.0
+    day_end: float = 0.0  # recomputed only when a day ends, so the zone lookup stays off the hot path
     day_count: int = 0
     cool_until: float = 0.0
     cool_reason: str = ""
+    tz: str = "UTC"
 
     def trim(self, now: float) -> None:
         while self.minute and self.minute[0][0] <= now - MINUTE:
             self.minute.popleft()
-        today = int(now // DAY)
-        if self.day != today:
-            self.day, self.day_count = today, 0
+        if not self.day_start <= now < self.day_end:
+            self.day_start, self.day_end = day_bounds(now, self.tz)
+            self.day_count = 0
 
     def add(self, at: float, tokens: int, now: float) -> None:
         self.trim(now)
@@ -53,7 +76,7 @@ class _Window:
                 self.minute.append((at, tokens))
             else:  # restored or late rows: keep the window sorted
                 self.minute.insert(bisect.bisect_right([a for a, _ in self.minute], at), (at, tokens))
-        if int(at // DAY) == self.day:
+        if self.day_start <= at < self.day_end:
             self.day_count += 1
 
     def tokens(self) -> int:
@@ -93,14 +116,17 @@ class Quotas:
         """(label, window, limits) for the model and its pool under one key, windows trimmed to now."""
         now = self.clock()
         suffix = f" key {fp}" if fp else ""
+        pool_name = self._pool_of(model)
+        pool = self.config.pools.get(pool_name) if pool_name is not None else None
+        tz = pool.day_tz if pool is not None else "UTC"  # a model's own day is its provider's
         mw = self._models.setdefault((model.name, fp), _Window())
+        mw.tz = tz
         mw.trim(now)
         out = [(f"model {model.name!r}{suffix}", mw, _Limits(model.rpm, model.rpd, model.tpm))]
-        pool_name = self._pool_of(model)
         if pool_name is not None:
             pw = self._pools.setdefault((pool_name, fp), _Window())
+            pw.tz = tz
             pw.trim(now)
-            pool = self.config.pools.get(pool_name)
             limits = _Limits(pool.rpm, pool.rpd, pool.tpm) if pool else _Limits(None, None, None)
             out.append((f"pool {pool_name!r}{suffix}", pw, limits))
         return out
@@ -129,7 +155,8 @@ class Quotas:
                 frees = w.minute[len(w.minute) - lim.rpm][0] + MINUTE
                 hits.append(Unavailable(f"{label}: {lim.rpm} requests per minute used", frees))
             if lim.rpd is not None and w.day_count >= lim.rpd:
-                hits.append(Unavailable(f"{label}: {lim.rpd} requests per UTC day used", next_utc_midnight(now)))
+                day = "UTC day" if w.tz == "UTC" else f"day ({w.tz})"
+                hits.append(Unavailable(f"{label}: {lim.rpd} requests per {day} used", w.day_end))
             if lim.tpm is not None and tokens > lim.tpm:  # the provider refuses it whatever the minute holds
                 hits.append(Unavailable(f"{label}: a {tokens}-token request is over its {lim.tpm} tokens per minute"))
             elif lim.tpm is not None and w.minute and w.tokens() + tokens > lim.tpm:
@@ -264,7 +291,7 @@ class Quotas:
                 limit = getattr(lim, kind)
                 entry: dict[str, object] = {"used": used, "limit": limit, "scope": label}
                 if kind == "rpd":
-                    entry["reset_at"] = next_utc_midnight(now)
+                    entry["reset_at"] = w.day_end
                 tightness = used / limit if limit else -1.0
                 if best is None or tightness > best[0]:
                     best = (tightness, entry)
@@ -290,7 +317,7 @@ class Quotas:
             rows.append({
                 "ref": k.ref or None, "key": k.fp or None, "scope": label, "retired": why is not None,
                 "rpm": {"used": len(w.minute), "limit": lim.rpm, "window_s": MINUTE},
-                "rpd": {"used": w.day_count, "limit": lim.rpd, "reset_at": next_utc_midnight(now)},
+                "rpd": {"used": w.day_count, "limit": lim.rpd, "reset_at": w.day_end},
                 "cooling_until": w.cool_until if w.cool_until > now else None, "skip": skip,
             })
         return rows

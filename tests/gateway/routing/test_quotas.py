@@ -221,3 +221,28 @@ def test_memory_stays_bounded(quotas: Quotas, config: Config, clock: Clock) -> N
 def test_next_utc_midnight() -> None:
     assert next_utc_midnight(NOON) == MIDNIGHT
     assert next_utc_midnight(MIDNIGHT) == MIDNIGHT + 86400
+
+
+def test_a_pacific_day_resets_at_pacific_midnight() -> None:
+    from gateway.config import ConfigError
+    from gateway.routing.quotas import day_bounds
+
+    winter = datetime(2027, 1, 15, 12, 0, tzinfo=UTC).timestamp()
+    summer = datetime(2027, 7, 15, 3, 0, tzinfo=UTC).timestamp()
+    assert day_bounds(winter, "America/Los_Angeles") == (datetime(2027, 1, 15, 8, 0, tzinfo=UTC).timestamp(),
+                                                        datetime(2027, 1, 16, 8, 0, tzinfo=UTC).timestamp())
+    assert day_bounds(summer, "America/Los_Angeles")[0] == datetime(2027, 7, 14, 7, 0, tzinfo=UTC).timestamp()
+    cfg = parse(TOML.replace("rpd = 5\n", 'rpd = 5\nday_tz = "America/Los_Angeles"\n'), env={})
+    clock = Clock(datetime(2027, 1, 15, 7, 0, tzinfo=UTC).timestamp())  # 23:00 in Los Angeles
+    q = Quotas(cfg, clock)
+    a = cfg.models["a"]
+    for _ in range(5):
+        q.record(a)
+        clock.advance(61)
+    why = q.check(a)
+    assert why is not None and "per day (America/Los_Angeles)" in why.reason
+    assert why.until == datetime(2027, 1, 15, 8, 0, tzinfo=UTC).timestamp()
+    clock.t = datetime(2027, 1, 15, 8, 0, 1, tzinfo=UTC).timestamp()  # Pacific midnight, not UTC's
+    assert q.check(a) is None
+    with pytest.raises(ConfigError, match=r"pools.free.day_tz: unknown time zone 'Mars/Olympus'"):
+        parse(TOML.replace("rpd = 5\n", 'rpd = 5\nday_tz = "Mars/Olympus"\n'), env={})
