@@ -26,7 +26,7 @@ TOOL = {"name": "read_file", "description": "Read a text file of the current pro
                        "required": ["path"]}}
 PROMPT = "Read the project's README.md with the read_file tool. Call the tool now; do not answer in text."
 SUFFIX = {"openai": "/chat/completions", "anthropic": "/v1/messages", "responses": "/responses"}
-MAX_TOKENS = 256
+MAX_TOKENS = 1024  # reasoning models think before they call: 256 cut some off before the tool call
 
 
 class Budget:
