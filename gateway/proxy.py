@@ -79,7 +79,7 @@ class Proxy:
                 err = choice.error
                 headers = {"retry-after": str(int(err.retry_after))} if err.retry_after else {}
                 await flow.end("error", err.status, err.message)
-                return json_error(inc.endpoint, err.status, err.message, headers)
+                return json_error(inc.endpoint, err.status, err.message, headers, code=err.code)
             entry = await self.coalesce(inc, flow)
             if entry is not None:
                 return await self.replayed(flow, entry)

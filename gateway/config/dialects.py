@@ -25,9 +25,13 @@ def error_body(dialect: str, status: int, message: str, kind: str | None = None)
     return DIALECTS.get(dialect, openai_chat).error_body(status, message, kind)
 
 
-def json_error(dialect: str, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    body = orjson.dumps(error_body(dialect, status, message))
-    return Response(body, status=status, content_type="application/json", headers=headers or {})
+def json_error(dialect: str, status: int, message: str, headers: dict[str, str] | None = None,
+               code: str | None = None) -> Response:
+    """`code` fills the error's `code` where the dialect has one (OpenAI's `context_length_exceeded`)."""
+    obj = error_body(dialect, status, message)
+    if code and isinstance(obj.get("error"), dict) and "code" in obj["error"]:
+        obj["error"]["code"] = code
+    return Response(orjson.dumps(obj), status=status, content_type="application/json", headers=headers or {})
 
 
 def stream_error(dialect: str, message: str) -> bytes:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from gateway.config import Model
 
 CONTEXT_REASON = "context window"  # the prefix of a Skip reason this module wrote
+CODE = "context_length_exceeded"  # OpenAI's error code for it (Codex maps it to its context-window error)
 
 
 def window_of(model: Model, scanned: Mapping[str, int]) -> int | None:

@@ -56,6 +56,7 @@ class PlanError:
     status: int  # 400 unknown tier · 404 unknown model (route b) · 429 all busy · 503 none usable
     message: str
     retry_after: float | None = None  # whole seconds, for a Retry-After header
+    code: str | None = None  # an error code for dialects that carry one (context_length_exceeded)
 
 
 @dataclass
@@ -125,7 +126,7 @@ def _too_long(skipped: list[Skip], windows: list[int], tier: str | None, req: Ro
     if any(not context.is_context_skip(s.reason) and not s.reason.startswith(permanent) for s in skipped):
         return None  # a model that fits is only busy: the usual 429 and Retry-After
     what = f"tier {tier!r} ({req.role})" if tier else f"model {req.requested_model!r}"
-    return PlanError(400, context.too_long_message(req.tokens, windows, what))
+    return PlanError(400, context.too_long_message(req.tokens, windows, what), code=context.CODE)
 
 
 def _why_not(model: Model, provider: Provider, tokens: int, state: RoutingState) -> Unavailable | None:

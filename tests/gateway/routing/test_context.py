@@ -170,4 +170,5 @@ def test_openai_sdk_gets_a_400_naming_both_numbers(windowed) -> None:
     with pytest.raises(openai.BadRequestError) as err:
         client.chat.completions.create(model="m", messages=[{"role": "user", "content": _prompt(70_000)}])
     assert CLAUDE_CODE_PATTERN.search(str(err.value)) and sim.calls() == 0
+    assert err.value.code == "context_length_exceeded" and err.value.type == "invalid_request_error"
     assert httpx.get(gw.url + "/health", timeout=5).status_code == 200
