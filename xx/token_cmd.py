@@ -41,10 +41,17 @@ def _store() -> Any:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    from gateway.accounting import tokens
 
     store = _store()
-    existing = {t.name: t for t in await store.aload()}
+    try:
+        return await _act(args, store, {t.name: t for t in await store.aload()})
+    finally:
+        await store.aclose()
+
+
+async def _act(args: argparse.Namespace, store: Any, existing: dict[str, Any]) -> int:
+    from gateway.accounting import tokens
+
     if args.cmd == "create":
         if args.name in existing and existing[args.name].revoked is None:
             print(f"xx: a token named {args.name!r} exists; revoke it first", file=sys.stderr)

@@ -219,7 +219,7 @@ class PgLedger:
         delay, bad = 0.05, 0
         while True:
             try:
-                async with self._writer_conn.use() as conn, conn.transaction():
+                async with self._writer_conn.use() as conn:  # executemany is atomic: one round trip, no BEGIN/COMMIT
                     await conn.executemany(INSERT, rows)
                 self.written += len(rows)
                 return

@@ -81,6 +81,9 @@ class FileTokens:
     async def aload(self) -> list[Token]:
         return self.load()
 
+    async def aclose(self) -> None:
+        return None
+
     async def upsert(self, token: Token) -> None:
         tokens = [t for t in self.load() if t.name != token.name]
         self.save([*tokens, token])
@@ -91,6 +94,7 @@ class PgTokens:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self._kept: Any = None  # the gateway's refresh reuses one connection; the CLI opens and closes
 
     async def _conn(self) -> Any:
         import asyncpg
@@ -100,12 +104,21 @@ class PgTokens:
         return conn
 
     async def aload(self) -> list[Token]:
-        conn = await self._conn()
+        if self._kept is None or self._kept.is_closed():
+            self._kept = await self._conn()
         try:
-            rows = await conn.fetch("SELECT name, hash, hint, created, revoked, requests_per_day, usd_per_day FROM xx_tokens")
-        finally:
-            await conn.close()
+            rows = await self._kept.fetch(
+                "SELECT name, hash, hint, created, revoked, requests_per_day, usd_per_day FROM xx_tokens")
+        except Exception:
+            self._kept.terminate()
+            self._kept = None
+            raise
         return [Token(*r) for r in rows]
+
+    async def aclose(self) -> None:
+        if self._kept is not None and not self._kept.is_closed():
+            await self._kept.close()
+        self._kept = None
 
     async def upsert(self, t: Token) -> None:
         conn = await self._conn()

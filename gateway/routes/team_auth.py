@@ -45,6 +45,10 @@ def install(app: Quart, rt: Runtime) -> tokens.Registry:
     async def _stop() -> None:
         for task in tasks:
             task.cancel()
+        try:
+            await registry.store.aclose()
+        except Exception:  # shutting down: the connection goes with the process
+            pass
 
     @app.before_request
     async def _team_gate() -> Response | None:

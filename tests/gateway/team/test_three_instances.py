@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from support.dbservers import PostgresServer, RedisServer
 from support.servers import free_port, wait_for
 from support.team_cluster import Cluster, max_in_window, run_load, team_config_text
@@ -26,6 +27,7 @@ def _upstream_times(sim, model: str | None = None) -> list[float]:
     return [r["t"] for r in sim.requests() if r["model"] and (model is None or r["model"] == model)]
 
 
+@pytest.mark.slow
 def test_pool_rpm_holds_across_three_instances_under_triple_load(simulator_thread, redis_server: RedisServer,
                                                                   tmp_path: Path) -> None:
     cluster = Cluster(simulator_thread.url, 3, tmp_path, state_url=redis_server.url, ledger_url=None, rpm=30,
@@ -85,6 +87,7 @@ def test_breaker_opened_on_one_is_honoured_by_all_within_a_second(simulator_thre
         cluster.stop()
 
 
+@pytest.mark.slow
 def test_redis_stopped_mid_load_degrades_without_5xx_and_comes_back(simulator_thread, redis_server: RedisServer,
                                                                     tmp_path: Path) -> None:
     cluster = Cluster(simulator_thread.url, 3, tmp_path, state_url=redis_server.url, ledger_url=None, rpm=30,
@@ -167,6 +170,7 @@ def _up(url: str) -> bool:
         return False
 
 
+@pytest.mark.slow
 def test_kill_9_of_one_instance_loses_no_completed_row(simulator_thread, redis_server: RedisServer, pg_url: str,
                                                        tmp_path: Path) -> None:
     procs = []
