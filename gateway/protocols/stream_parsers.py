@@ -233,7 +233,7 @@ class AnthropicParser(Parser):
             out.append(Thinking(text=block.get("thinking", ""), signature=block.get("signature", "")))
         elif kind == "redacted_thinking":
             out.append(Thinking(redacted=block.get("data", "")))
-        elif kind in ("tool_use", "server_tool_use"):
+        elif kind == "tool_use":  # not server_tool_use: Anthropic ran that tool itself (web search, code)
             out.append(ToolStart(str(index), block.get("id") or new_id("toolu_"), block.get("name", "")))
             if block.get("input"):
                 out.append(ToolArgs(str(index), dumps(block["input"])))
@@ -249,5 +249,5 @@ class AnthropicParser(Parser):
             out.append(Thinking(text=delta["thinking"]))
         elif kind == "signature_delta" and delta.get("signature"):
             out.append(Thinking(signature=delta["signature"]))
-        elif kind == "input_json_delta" and delta.get("partial_json"):
+        elif kind == "input_json_delta" and delta.get("partial_json") and self._blocks[index] == "tool_use":
             out.append(ToolArgs(str(index), delta["partial_json"]))

@@ -140,3 +140,20 @@ def test_responses_error_event_keeps_the_message_and_maps_the_type() -> None:
     assert message in chat[0]["error"]["message"]
     gem = [d for _, d in replay(rec, "gemini") if isinstance(d, dict) and "error" in d]
     assert gem and message in gem[0]["error"]["message"] and gem[0]["error"]["code"] == 429
+
+
+# Found with the corpus after the six: Anthropic's server tools leaked into translated streams
+
+
+def test_anthropic_server_tools_are_not_client_tool_calls_streamed_or_not() -> None:
+    """web_search/code execution ran at Anthropic: a Chat client must not be asked to run them."""
+    for name in ("anthropic/anthropic-web-search-tool.1", "anthropic/anthropic-code-execution-20260120-prompt-cache.1"):
+        rec = RECORDINGS[name]
+        chat = replay(rec, "openai")
+        calls = [c for _, d in chat if isinstance(d, dict) and d.get("choices")
+                 for c in d["choices"][0]["delta"].get("tool_calls") or []]
+        finish = [d["choices"][0]["finish_reason"] for _, d in chat if isinstance(d, dict) and d.get("choices")]
+        assert calls == [] and finish[-1] == "stop", name
+    body = RECORDINGS["anthropic/anthropic-web-search-tool.1.json"].body()
+    out = translate_response(body, "anthropic", "openai", requested_model="client")
+    assert "tool_calls" not in out["choices"][0]["message"] and out["choices"][0]["finish_reason"] == "stop"
