@@ -105,7 +105,8 @@ class Runtime:
             from gateway.accounting.ledger_pg import PgLedger
 
             self.ledger = PgLedger(self.config.ledger.url, instance=self.instance,  # type: ignore[assignment]
-                                   retention_days=self.config.ledger.retention_days)
+                                   retention_days=self.config.ledger.retention_days,
+                                   synchronous_commit=self.config.ledger.synchronous_commit)
         else:
             self.ledger = Ledger(self.ledger_path)
         if self.team is not None:

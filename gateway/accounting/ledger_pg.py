@@ -112,8 +112,9 @@ class _Conn:
     hang; here a broken connection is simply replaced by the next `use()`.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, settings: dict[str, str] | None = None) -> None:
         self.url = url
+        self.settings = settings or {}
         self.conn: Any = None
         self.lock = asyncio.Lock()
 
@@ -123,7 +124,7 @@ class _Conn:
 
         async with self.lock:
             if self.conn is None or self.conn.is_closed():
-                self.conn = await asyncpg.connect(self.url, timeout=5, command_timeout=10)
+                self.conn = await asyncpg.connect(self.url, timeout=5, command_timeout=10, server_settings=self.settings)
             try:
                 yield self.conn
             except BaseException:  # a fresh connection next time costs ~1 ms; a poisoned one costs rows
@@ -143,8 +144,9 @@ class PgLedger:
     """Owns a small asyncpg pool on its own loop; the API matches gateway.accounting.ledger.Ledger."""
 
     def __init__(self, url: str, *, instance: str = "", retention_days: float | None = None,
-                 connect_timeout: float = 10.0) -> None:
+                 connect_timeout: float = 10.0, synchronous_commit: bool = True) -> None:
         self.url = url
+        self.synchronous_commit = synchronous_commit
         self.path = None  # the SQLite ledger's attribute; nothing on disk here
         self.instance = instance
         self.retention_days = retention_days
@@ -170,7 +172,7 @@ class PgLedger:
 
     async def _open(self) -> None:
 
-        self._writer_conn = _Conn(self.url)
+        self._writer_conn = _Conn(self.url, {} if self.synchronous_commit else {"synchronous_commit": "off"})
         self._reader_conn = _Conn(self.url)
         async with self._writer_conn.use() as conn:
             await migrate(conn)

@@ -123,18 +123,20 @@ def bench_modes(requests: int, seconds: float) -> dict:
             tmp = Path(d)
             big = 10_000_000
 
-            def text(state: bool, ledger: bool) -> str:
+            def text(state: bool, ledger: bool, fsync: bool = True) -> str:
                 return team_config_text(sim_url, free_port(), state_url=redis.url if state else None,
-                                        ledger_url=db if ledger else None, rpm=big)
+                                        ledger_url=db if ledger else None, rpm=big,
+                                        extra="" if fsync else "synchronous_commit = false\n")
 
             emb, emb_url = start_gateway(text(False, False), tmp, "embedded")
             red, red_url = start_gateway(text(True, False), tmp, "redis-only")
             pgo, pg_url = start_gateway(text(False, True), tmp, "postgres-only")
+            nofs, nofs_url = start_gateway(text(True, True, fsync=False), tmp, "team-async-commit")
             teams = [start_gateway(text(True, True), tmp, f"team{i}") for i in range(3)]
-            procs += [emb, red, pgo, *(p for p, _ in teams)]
+            procs += [emb, red, pgo, nofs, *(p for p, _ in teams)]
             team_url = teams[0][1]
             modes = {"embedded": (emb_url, emb), "redis_state": (red_url, red), "postgres_ledger": (pg_url, pgo),
-                     "team": (team_url, teams[0][0])}
+                     "team": (team_url, teams[0][0]), "team_async_commit": (nofs_url, nofs)}
             rounds: dict[str, list[dict]] = {m: [] for m in modes}
             for _ in range(2):
                 for mode, (url, proc) in modes.items():
@@ -250,11 +252,12 @@ def main() -> None:
         print(f"ledger driver {name:9} 1-row commit p50 {d['commit_1_row_p50_ms']:.3f} ms, client CPU {d['cpu_1_row_us']:.0f} us;"
               f" batched {d['batch50_rows_per_s']:.0f} rows/s, CPU/row {d['cpu_per_row_batched_us']:.1f} us")
     if "team" in out:
-        for mode in ("embedded", "redis_state", "postgres_ledger", "team"):
+        for mode in ("embedded", "redis_state", "postgres_ledger", "team", "team_async_commit"):
             m = out[mode]
-            print(f"{mode:15} c=1 p50 {m['p50_ms']:.2f} ms, gateway CPU/request {m['gateway_cpu_us']:.0f} us,"
+            print(f"{mode:17} c=1 p50 {m['p50_ms']:.2f} ms, gateway CPU/request {m['gateway_cpu_us']:.0f} us,"
                   f" redis+postgres CPU/request {m['backends_cpu_us']:.0f} us")
-        print(f"team adds p50 {out['added_p50_ms']:+.2f} ms and gateway CPU {out['added_cpu_us']:+.0f} us per request")
+        print(f"team adds p50 {out['added_p50_ms']:+.2f} ms and gateway CPU {out['added_cpu_us']:+.0f} us per request"
+              f" (synchronous_commit = false: p50 {out['team_async_commit']['p50_ms'] - out['embedded']['p50_ms']:+.2f} ms)")
         t = out["throughput_c32"]
         print(f"throughput c=32: one instance {t['one_instance_rps']:.0f} req/s, three {t['three_instances_rps']:.0f}"
               f" req/s ({t['errors']} errors; 2 cores shared by everything)")

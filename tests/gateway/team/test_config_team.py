@@ -29,6 +29,7 @@ def test_unset_variable_leaves_team_mode_off() -> None:
     ('[state]\nurl = "http://x"\n', "state.url"),
     ('[ledger]\nurl = "mysql://x"\n', "ledger.url"),
     ('[ledger]\nretention_days = -1\n', "ledger.retention_days"),
+    ('[ledger]\nsynchronous_commit = "no"\n', "ledger.synchronous_commit"),
     ('[state]\nhost = "x"\n', "state.host"),
 ])
 def test_bad_shapes_are_named(text: str, where: str) -> None:

@@ -121,3 +121,19 @@ def test_retention_deletes_old_rows_in_chunks(pg_url: str) -> None:
         assert led.count() == 2
     finally:
         led.close()
+
+
+def test_asynchronous_commit_is_a_choice_of_the_writer_only(pg_url: str) -> None:
+    led = PgLedger(pg_url, synchronous_commit=False)
+    try:
+        asyncio.run(led.write(_ex(1)))
+        assert led.count() == 1
+
+        async def writer_setting() -> str:
+            async with led._writer_conn.use() as conn:
+                return await conn.fetchval("SHOW synchronous_commit")
+
+        assert led._call(writer_setting()) == "off"
+        assert led._read("SHOW synchronous_commit")[0][0] == "on"
+    finally:
+        led.close()
