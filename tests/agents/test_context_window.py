@@ -72,3 +72,23 @@ def test_a_real_turn_fits_and_an_over_window_one_never_goes_upstream(small_world
     for call in w.sim_calls(ok.started):
         size = len(json.dumps(call["body"]))
         assert size // 4 <= WINDOW, f"an over-window request reached the provider: ~{size // 4} tokens"
+
+
+def test_a_conversation_that_outgrows_the_window_is_compacted_and_goes_on(small_world: World) -> None:
+    """Three turns in one session on a 32k tier: before the third, Claude Code compacts (its usage passed the
+    threshold the launcher set: CLAUDE_AUTOCOMPACT_PCT_OVERRIDE of 91808), the summary request fits the window,
+    and the turn is answered. Nothing over the window reaches the provider."""
+    w = small_world
+    project = w.project("claude-long")
+    first = w.xx("cnpf", "-p", "say hi", cwd=project)
+    assert first.returncode == 0, first.describe()
+    for n, words in (("two", 1000), ("three", 1400)):  # ~5.7k and ~8k tokens on top of ~19.5k of system and tools
+        run = w.xx("ccpf", "-p", f"turn {n}: " + "iota kappa lambda mu " * words, cwd=project)
+        assert run.returncode == 0 and f"turn {n}" in run.stdout, run.describe()
+    calls = w.sim_calls(first.started)
+    summaries = [c for c in calls if "<summary> block" in json.dumps(c["body"])]
+    assert summaries, "Claude Code never compacted"
+    for call in calls:
+        assert len(json.dumps(call["body"])) // 4 <= WINDOW, "an over-window request reached the provider"
+    rows = w.ledger(first.started, "claude")
+    assert all(r["status"] == 200 for r in rows), [(r["status"], r["error"]) for r in rows]
