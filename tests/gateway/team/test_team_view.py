@@ -52,3 +52,36 @@ def test_a_conversation_stays_on_its_model_across_instances(simulator_thread, re
             assert simulator_thread.calls("team-m1") == m1_before
     finally:
         cluster.stop()
+
+
+def test_a_reload_on_one_instance_reloads_the_others(simulator_thread, redis_server: RedisServer,
+                                                     tmp_path: Path) -> None:
+    """b's file changes behind its back (mtime kept), so only a's notice can make b reload it."""
+    import os
+
+    from support.servers import GatewayThread, free_port
+    from support.team_cluster import team_config_text
+
+    from gateway.config import parse
+
+    gws = []
+    for name in ("a", "b"):
+        path = tmp_path / f"{name}.toml"
+        path.write_text(team_config_text(simulator_thread.url, free_port(), state_url=redis_server.url,
+                                         ledger_url=None, failures=3))
+        gws.append(GatewayThread(parse(path.read_text(), source=str(path), env={}), tmp_path / f"{name}.sqlite3").start())
+    a, b = gws
+    try:
+        wait_for(lambda: b.rt.team.store.live_instances >= 2, 4.0, "b to see both instances (its listener is up)")
+        b_path = tmp_path / "b.toml"
+        st = b_path.stat()
+        b_path.write_text(b_path.read_text().replace("failures = 3", "failures = 15"))  # new size: no parse cache hit
+        os.utime(b_path, ns=(st.st_atime_ns, st.st_mtime_ns))
+        a_path = tmp_path / "a.toml"
+        a_path.write_text(a_path.read_text().replace("failures = 3", "failures = 4"))
+        os.utime(a_path, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+        wait_for(lambda: a.rt.config.breaker.failures == 4, 5.0, "a to reload its own file")
+        wait_for(lambda: b.rt.config.breaker.failures == 15, 3.0, "b to reload on a's notice")
+    finally:
+        for gw in gws:
+            gw.stop()
