@@ -43,6 +43,8 @@ def test_a_conversation_stays_on_its_model_across_instances(simulator_thread, re
             assert r.status_code == 200
             m1_before = simulator_thread.calls("team-m1")
             m2_before = simulator_thread.calls("team-m2")
+            # the next turn comes seconds later in real use; here, wait for the notice (milliseconds)
+            wait_for(lambda: len(cluster.instances[1].rt.routing.affinity) > 0, 2.0, "b to hear of the conversation")
 
             def next_turn_on_b_uses_m2() -> bool:
                 r = c.post(b + "/x/team/p/f/v1/chat/completions", json=body, headers=headers)
