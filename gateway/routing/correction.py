@@ -11,6 +11,7 @@ sent into a 429 the provider already announced.
 
 from __future__ import annotations
 
+import bisect
 from typing import Any
 
 from gateway.routing.ratelimit_headers import DAY, MINUTE, RateLimits, Reading
@@ -57,8 +58,10 @@ def apply_readings(buckets: list[tuple[str, Any, Any]], limits: RateLimits, now:
                 w.day_count = used
         else:
             before = len(w.minute)
+            # Requests we did not see expire when the provider says its window resets.
+            at = now if r.reset_at is None else max(now - 59.999, min(now, r.reset_at - 60.0))
             while len(w.minute) < used:
-                w.minute.append((now, 0))
+                w.minute.insert(bisect.bisect_right([a for a, _ in w.minute], at), (at, 0))
             while len(w.minute) > used:
                 w.minute.popleft()
             if before != len(w.minute):

@@ -192,3 +192,35 @@ def test_token_readings_raise_the_minutes_tokens_never_lower_them() -> None:
     assert q.snapshot(g)["tpm"]["used"] == 3000  # type: ignore[index]  # the provider counted 3000
     q.correct(g, None, parse({"x-ratelimit-limit-tokens": "8000", "x-ratelimit-remaining-tokens": "7900"}, NOW, "groq"))
     assert q.snapshot(g)["tpm"]["used"] == 3000  # type: ignore[index]
+
+
+def test_cerebras_and_anthropic_forms_correct_the_model_too() -> None:
+    toml = TOML + """
+[providers.cb]
+protocol = "openai"
+base_url = "https://api.cerebras.ai/v1"
+
+[providers.an]
+protocol = "anthropic"
+base_url = "https://api.anthropic.com"
+
+[models.c]
+provider = "cb"
+id = "gpt-oss-120b"
+rpd = 14400
+
+[models.s]
+provider = "an"
+id = "claude-sonnet-4-6"
+rpm = 50
+"""
+    cfg = parse_config(toml, env={})
+    q = Quotas(cfg, Clock())
+    c, s = cfg.models["c"], cfg.models["s"]
+    q.correct(c, None, parse({"x-ratelimit-limit-requests-day": "14400", "x-ratelimit-remaining-requests-day": "14000",
+                              "x-ratelimit-reset-requests-day": "3600.5"}, NOW, "cerebras"))
+    assert q.snapshot(c)["rpd"]["used"] == 400  # type: ignore[index]
+    q.correct(s, None, parse({"anthropic-ratelimit-requests-limit": "50", "anthropic-ratelimit-requests-remaining": "0",
+                              "anthropic-ratelimit-requests-reset": "2027-03-10T12:00:30Z"}, NOW, "anthropic"))
+    why = q.check(s)
+    assert why is not None and why.until == NOW + 30  # at 0 until the reset the provider named
