@@ -42,6 +42,9 @@ def test_models_offline_then_live(simulator_thread, tmp_path: Path) -> None:
         assert kimi["state"] == "cooling" and kimi["until"]
         text = run(env).stdout
         assert "sim-kimi" in text and "cooling" in text and "last error" in text
+        pool = next(p for p in out["pools"] if p["name"] == "sim-free")  # live pools: the gateway's counts
+        assert pool["keys"][0]["rpd"]["used"] >= 1 and pool["keys"][0]["rpd"]["limit"] == 10000
+        assert "POOL" in text and "sim-free" in text.split("POOL", 1)[1]
     finally:
         subprocess.run([sys.executable, "-m", "xx", "gateway", "down"], env=env, capture_output=True, timeout=60)
 
