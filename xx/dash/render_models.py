@@ -15,7 +15,7 @@ from rich.table import Table as Table_
 from rich.text import Text
 
 from xx.dash import fmt
-from xx.dash.layout import Col, fit_rows
+from xx.dash.layout import Col
 
 # state -> (sort priority: lower is more urgent, symbol, word, style)
 STATES: dict[str, tuple[int, str, str, str]] = {
@@ -149,7 +149,7 @@ def error_text(row: Mapping[str, Any]) -> Text:
 
 
 def model_row(row: Mapping[str, Any], now: float | None = None) -> ModelRow:
-    """All the cells a wide screen could show, in `COLS` order; `model_table` picks what fits."""
+    """All the cells a wide screen could show, in `COLS` order; the ModelsTable picks what fits."""
     name = str(row.get("name", "?"))
     rate = row.get("success_rate")
     hit = row.get("cache_hit_ratio")
@@ -174,25 +174,6 @@ def model_rows(
     """Every model, sorted so the ones needing attention come first."""
     rows = list(models.values()) if isinstance(models, Mapping) else list(models)
     return [model_row(r, now) for r in sorted(rows, key=sort_key)]
-
-
-class Table(NamedTuple):
-    """What a DataTable needs: the columns that fit, their widths, and rows clipped to them."""
-
-    cols: list[Col]
-    widths: list[int]
-    rows: list[ModelRow]
-
-
-def model_table(
-    models: Mapping[str, Mapping[str, Any]] | Iterable[Mapping[str, Any]],
-    now: float | None,
-    width: int,
-) -> Table:
-    """The models table for a widget `width` cells wide: key columns always, the rest as room allows."""
-    full = model_rows(models, now)
-    cols, ws, cells = fit_rows(COLS, [r.cells for r in full], width)
-    return Table(cols, ws, [ModelRow(r.key, tuple(c)) for r, c in zip(full, cells, strict=True)])
 
 
 def trouble_count(models: Mapping[str, Mapping[str, Any]]) -> int:

@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from xx.dash import fmt
-from xx.dash.layout import Col, fit_rows
+from xx.dash.layout import Col
 
 COLS = (
     Col("time", "time"),
@@ -122,7 +122,7 @@ def cache_text(cls: str | None) -> Text:
 
 
 def request_row(ex: Mapping[str, Any]) -> RequestRow:
-    """All the cells a wide screen could show, in `COLS` order; `request_table` picks what fits."""
+    """All the cells a wide screen could show, in `COLS` order; the RequestsLog picks what fits."""
     usage = ex.get("usage") or {}
     tier = "/".join(x for x in (str(ex.get("tier") or ""), str(ex.get("role") or "")) if x)
     cost = ex.get("cost")
@@ -138,12 +138,6 @@ def request_row(ex: Mapping[str, Any]) -> RequestRow:
         route_text(ex),
     )
     return RequestRow(str(ex.get("id")), cells)
-
-
-def fit_requests(rows: list[RequestRow], width: int) -> tuple[list[Col], list[int], list[RequestRow]]:
-    """The columns that fit in `width` cells and the rows clipped to them (words kept whole)."""
-    cols, ws, cells = fit_rows(COLS, [r.cells for r in rows], width)
-    return cols, ws, [RequestRow(r.key, tuple(c)) for r, c in zip(rows, cells, strict=True)]
 
 
 def _haystack(ex: Mapping[str, Any], key: str) -> list[str]:
