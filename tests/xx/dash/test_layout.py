@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 from dash_admin_server import AdminServer, wait_until
+from dash_pilot import connected, make_app, replay
 from rich.text import Text
-from test_app import connected, make_app, replay
 
 from xx.dash.layout import Col, clip_words, widths
 from xx.dash.widgets.fitted_table import FittedTable

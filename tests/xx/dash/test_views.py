@@ -7,7 +7,7 @@ import re
 
 import pytest
 from dash_admin_server import AdminServer, wait_until
-from test_app import connected, make_app, replay
+from dash_pilot import connected, make_app, replay
 
 from xx.dash.widgets.model_screen import DetailScreen
 
