@@ -15,7 +15,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "config": ("xx.config_cmd", "the config file: path, show, validate, init, set"),
     "dash": ("xx.dash", "live dashboard of requests, cache hits and model health"),
     "demo": ("xx.demo", "gateway + simulated provider + synthetic agents + dashboard; no API key needed"),
-    "models": ("xx.models_cmd", "list models with their tier roles and live health"),
+    "models": ("xx.models_cmd", "list models with tier roles, live health, score and context; `models scan` scores them"),
     "codes": ("xx.codes_cmd", "print the table of launch codes"),
     "install": ("xx.aliases", "write shell aliases (bash, zsh, fish)"),
     "doctor": ("xx.doctor", "diagnose agents, config, keys and the gateway"),

@@ -1,4 +1,6 @@
-"""`xx models [--json]`: every configured model, its tier roles and live health.
+"""`xx models [--json]`: every configured model, its tier roles, live health, score and context window.
+
+`xx models scan` (xx/scan_cmd.py) scores them; the models only a scan found are listed too.
 
 Live health comes from the running gateway's `/xx/models`; with the gateway down the
 table still shows what the config says, marked as not live.
