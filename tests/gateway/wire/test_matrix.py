@@ -10,6 +10,7 @@ error carrying the provider's message. Streamed recordings are asked for streame
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -27,7 +28,7 @@ DIALECTS = ("anthropic", "openai", "responses", "gemini")
 PROVIDER_FOR = {"anthropic": "rep-anthropic", "openai": "rep-openai", "responses": "rep-responses"}
 
 
-USES = (*DIALECTS, "raw")  # one model per recording and client, so a recorded 429 cools only its own
+USES = (*DIALECTS, "raw", "ledger")  # one model per recording and client, so a recorded 429 cools only its own
 
 
 def model_name(i: int, use: str) -> str:
@@ -50,13 +51,18 @@ def config_text(url: str, port: int) -> str:
 
 
 @pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def gateway_thread(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayThread]:
     upstream = ReplayUpstream(RECORDINGS).start()
     cfg = parse(config_text(upstream.url, free_port()), source="<matrix>", env={})
     gw = GatewayThread(cfg, tmp_path_factory.mktemp("matrix") / "ledger.sqlite3").start()
-    yield gw.url
+    yield gw
     gw.stop()
     upstream.stop()
+
+
+@pytest.fixture
+def gateway(gateway_thread: GatewayThread) -> str:
+    return gateway_thread.url
 
 
 def want_for(rec: Recording, dialect: str) -> Answer:
@@ -119,3 +125,24 @@ def test_same_dialect_passes_every_recorded_event(gateway: str, index: int) -> N
     got = [ev.data for ev in dec.feed(raw) + dec.flush()]
     want = rec.payloads() + (["[DONE]"] if rec.protocol == "openai" and rec.framing == "lines" else [])
     assert got == want
+
+
+CACHED = [pytest.param(i, id=rec.name) for i, rec in enumerate(RECORDINGS)
+          if not expected(rec).error and expected(rec).usage["cache_read"]]
+
+
+@pytest.mark.parametrize("index", CACHED)
+def test_the_ledger_counts_the_recorded_usage(gateway_thread: GatewayThread, index: int) -> None:
+    """The Exchange row (ledger, stats, dashboard) gets the same input, output and cache reads the client does."""
+    rec = RECORDINGS[index]
+    model = model_name(index, "ledger")
+    ASK_BY_DIALECT["anthropic"](f"{gateway_thread.url}/x/wire/b/rec", model, rec.stream)
+    want = expected(rec).usage
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        rows = [r for r in gateway_thread.rt.ledger.recent(50) if r.get("model") == model]
+        if rows:
+            break
+        time.sleep(0.02)
+    usage = rows[0]["usage"]
+    assert (usage["input"], usage["output"], usage["cache_read"]) == (want["input"], want["output"], want["cache_read"])
