@@ -136,14 +136,14 @@ def test_rate_limit_quota_exhausted_everywhere_answers_429_with_retry_after(faul
 
 
 def test_three_failures_open_the_breaker_then_one_half_open_probe(faults_gateway, mock) -> None:
-    gw = faults_gateway(cooldown_s=1)
+    gw = faults_gateway(cooldown_s=2)
     mock.add(Fail(500, times=3, match=Match(model="model-a")))
     for _ in range(3):
         assert "model-b" in stream_chat(gw)
     assert gw.rt.routing.health.row("a")["state"] == "open"
     stream_chat(gw)  # a is skipped: llmock never sees it
     assert [m for m, _ in seen(mock)].count("model-a") == 3
-    time.sleep(1.1)
+    time.sleep(2.1)
     assert "model-a" in stream_chat(gw)  # the probe succeeds and closes it
     assert gw.rt.routing.health.row("a")["state"] == "healthy"
 
