@@ -32,7 +32,7 @@ KEY_ENV = "XX_GATEWAY_KEY"
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 _SECRET_NAME = re.compile(r"KEY|TOKEN(?!S)|SECRET|PASSWORD|AUTH", re.I)  # *_TOKENS are counts, not secrets
 _PLACE = re.compile(r"\{(url|base|token|agent|model|tier|route|session|prompt|dir|window|compact_at|compact_pct"
-                    r"|output|file:[^{}]+)\}")
+                    r"|compact_frac|output|file:[^{}]+)\}")
 COMPACT_AT = 0.75  # compact at this share of the real window: room for the answer and for estimate slack
 
 
@@ -178,11 +178,14 @@ def context_values(profile: Profile, config: Config, tier_name: str | None, scan
     window (at most the profile's `max_output`); `{compact_pct}` compact_at as a percentage of the window
     the CLI itself works from, `max(floor, window) - min(reserve, output)` (Claude Code 2.1.197 raises
     CLAUDE_CODE_AUTO_COMPACT_WINDOW to at least 100000 and keeps min(20000, its max output) for the answer),
-    so compaction plus one answer stays inside the real window.
+    so compaction plus one answer stays inside the real window; `{compact_frac}` the same as a fraction
+    (the profile's `default_frac` when no window is known).
     """
     ctx = profile.context
     default = ctx.get("default") or 0
     values = {"window": str(default)} if default else {}
+    if "default_frac" in ctx:
+        values["compact_frac"] = f"{ctx['default_frac']:g}"
     tier = config.tiers.get(tier_name or "")
     windows = (scan or ScanView()).big_windows(tier, config) if tier is not None else []
     if not windows or (default and min(windows) >= default):
@@ -192,8 +195,9 @@ def context_values(profile: Profile, config: Config, tier_name: str | None, scan
     output = min(window // 4, ctx.get("max_output") or window)
     effective = max(ctx.get("floor", 0), window) - min(ctx.get("reserve", 0), output)
     pct = max(1, min(100, target * 100 // effective)) if effective > 0 else 100
-    return {"window": str(window), "compact_at": str(target), "compact_pct": str(pct), "output": str(output),
-            "apply": "1"}
+    frac = f"{target / effective:.4f}" if effective > 0 else "1"
+    return {"window": str(window), "compact_at": str(target), "compact_pct": str(pct), "compact_frac": frac,
+            "output": str(output), "apply": "1"}
 
 
 def render(text: str, values: Mapping[str, str]) -> str:

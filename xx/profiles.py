@@ -27,7 +27,7 @@ _TOP_KEYS = {
     "gateway", "proxy", "direct", "headless", "context",
 }
 # [context]: how the CLI learns the model's context window (see xx.plan.context_values).
-_CONTEXT_KEYS = {"env", "args", "default", "floor", "reserve", "max_output", "note"}
+_CONTEXT_KEYS = {"env", "args", "default", "floor", "reserve", "max_output", "default_frac", "note"}
 _ROUTE_KEYS = {"env", "args", "strip", "files", "model", "default_model", "overlay"}
 
 
@@ -294,6 +294,11 @@ def _context(t: Mapping[str, Any], bad: Any, words: Any, strmap: Any) -> dict[st
             out[key] = words(value, "context.args")
         elif key == "note":
             out[key] = str(value)
+        elif key == "default_frac":
+            if not isinstance(value, int | float) or isinstance(value, bool) or not 0 < value <= 1:
+                bad("context.default_frac", f"must be a fraction in (0, 1], got {value!r}")
+            else:
+                out[key] = float(value)
         elif not isinstance(value, int) or isinstance(value, bool) or value < 0:
             bad(f"context.{key}", f"must be a whole number of tokens, got {value!r}")
         else:

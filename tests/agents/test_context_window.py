@@ -92,3 +92,15 @@ def test_a_conversation_that_outgrows_the_window_is_compacted_and_goes_on(small_
         assert len(json.dumps(call["body"])) // 4 <= WINDOW, "an over-window request reached the provider"
     rows = w.ledger(first.started, "claude")
     assert all(r["status"] == 200 for r in rows), [(r["status"], r["error"]) for r in rows]
+
+
+def test_gemini_cli_takes_its_compression_threshold_from_the_window(small_world: World, installed: Installed,
+                                                                   runs_dir: tuple[Path | None, str | None]) -> None:
+    """Gemini CLI compresses at compressionThreshold x 1048576 (what it assumes for xx-big): 0.0234 is 75 % of 32k."""
+    if "gemini" in installed.skipped or runs_dir[1] is not None:
+        pytest.skip(f"gemini cannot run here: {installed.skipped.get('gemini') or runs_dir[1]}")
+    files = small_world.dry_run("mipf")["files"]
+    settings = json.loads(next(t for p, t in files.items() if p.endswith("gemini-settings.json")))
+    assert settings["model"]["compressionThreshold"] == 0.0234
+    run = small_world.xx("mnpf", "-p", "say hi", cwd=small_world.project("gemini"))
+    assert run.returncode == 0 and "SIM-ANSWER(" in run.stdout, run.describe()

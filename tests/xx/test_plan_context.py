@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -94,7 +95,10 @@ def test_codex_gets_its_config_keys_and_pi_its_model_entry() -> None:
     qwen = launch("qipf")
     assert any('"contextWindowSize": 32768' in t for t in qwen.files.values())
     assert any('"contextWindowSize": 131072' in t for t in launch("qipo").files.values())
-    for code in ("pibf", "pid", "xibf", "cibf", "qibf", "qid"):  # no placeholder is ever left unrendered
+    gemini = [json.loads(t) for t in launch("mipf").files.values()]
+    assert gemini[0]["model"]["compressionThreshold"] == round(24576 / 1048576, 4)  # 0.0234 x 1048576 = 75 % of 32k
+    assert next(json.loads(t) for t in launch("mipo").files.values())["model"]["compressionThreshold"] == 0.5
+    for code in ("pibf", "pid", "xibf", "cibf", "qibf", "qid", "mibf", "mid"):  # no placeholder is ever left unrendered
         lp = launch(code)
         assert not any("{window}" in t or "{compact" in t for t in [*lp.files.values(), *lp.argv]), code
 
@@ -104,8 +108,8 @@ def test_context_values_is_a_pure_table() -> None:
     claude = PROFILES["claude"]
     assert context_values(claude, cfg, "open", None) == {"window": "200000"}  # no window known
     # 131072 < the 200000 Claude Code assumes: compact at 98304 = 88 % of (131072 - 20000)
-    assert context_values(claude, cfg, "wide", None) == {"window": "131072", "compact_at": "98304",
-                                                         "compact_pct": "88", "output": "32000", "apply": "1"}
+    assert context_values(claude, cfg, "wide", None) == {"window": "131072", "compact_at": "98304", "compact_pct": "88",
+                                                         "compact_frac": "0.8850", "output": "32000", "apply": "1"}
     assert context_values(claude, cfg, "free", None)["compact_at"] == "24576"
     assert context_values(claude, cfg, None, None) == {"window": "200000"}
 
