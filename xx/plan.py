@@ -183,7 +183,7 @@ def context_values(profile: Profile, config: Config, tier_name: str | None, scan
     """
     ctx = profile.context
     default = ctx.get("default") or 0
-    values = {"window": str(default)} if default else {}
+    values = {"window": str(default), "output": str(default // 4)} if "default" in ctx else {}
     if "default_frac" in ctx:
         values["compact_frac"] = f"{ctx['default_frac']:g}"
     tier = config.tiers.get(tier_name or "")

@@ -104,3 +104,13 @@ def test_gemini_cli_takes_its_compression_threshold_from_the_window(small_world:
     assert settings["model"]["compressionThreshold"] == 0.0234
     run = small_world.xx("mnpf", "-p", "say hi", cwd=small_world.project("gemini"))
     assert run.returncode == 0 and "SIM-ANSWER(" in run.stdout, run.describe()
+
+
+def test_opencode_takes_the_window_as_its_model_limit(small_world: World, installed: Installed) -> None:
+    if "opencode" in installed.skipped:
+        pytest.skip(f"opencode not installed: {installed.skipped['opencode']}")
+    env = small_world.dry_run("oipf")["env"]
+    limit = json.loads(env["OPENCODE_CONFIG_CONTENT"])["provider"]["xx"]["models"]["xx-big"]["limit"]
+    assert limit == {"context": WINDOW, "output": WINDOW // 4}
+    run = small_world.xx("onpf", "-p", "say hi", cwd=small_world.project("opencode"))
+    assert run.returncode == 0 and "SIM-ANSWER(" in run.stdout, run.describe()

@@ -98,20 +98,25 @@ def test_codex_gets_its_config_keys_and_pi_its_model_entry() -> None:
     gemini = [json.loads(t) for t in launch("mipf").files.values()]
     assert gemini[0]["model"]["compressionThreshold"] == round(24576 / 1048576, 4)  # 0.0234 x 1048576 = 75 % of 32k
     assert next(json.loads(t) for t in launch("mipo").files.values())["model"]["compressionThreshold"] == 0.5
-    for code in ("pibf", "pid", "xibf", "cibf", "qibf", "qid", "mibf", "mid"):  # no placeholder is ever left unrendered
+    oc = json.loads(launch("oipf").env["OPENCODE_CONFIG_CONTENT"])["provider"]["xx"]["models"]["xx-big"]
+    assert oc == {"limit": {"context": 32768, "output": 8192}}
+    oc = json.loads(launch("oipo").env["OPENCODE_CONFIG_CONTENT"])["provider"]["xx"]["models"]["xx-big"]
+    assert oc == {"limit": {"context": 0, "output": 0}}  # OpenCode's own "unknown"
+    for code in ("pibf", "pid", "xibf", "cibf", "qibf", "qid", "mibf", "mid", "oibf", "oid"):  # no placeholder is ever left unrendered
         lp = launch(code)
-        assert not any("{window}" in t or "{compact" in t for t in [*lp.files.values(), *lp.argv]), code
+        texts = [*lp.files.values(), *lp.argv, *(v for v in lp.env.values() if v)]
+        assert not any("{window}" in t or "{compact" in t or "{output}" in t for t in texts), code
 
 
 def test_context_values_is_a_pure_table() -> None:
     cfg = parse(TOML, env={})
     claude = PROFILES["claude"]
-    assert context_values(claude, cfg, "open", None) == {"window": "200000"}  # no window known
+    assert context_values(claude, cfg, "open", None) == {"window": "200000", "output": "50000"}  # no window known
     # 131072 < the 200000 Claude Code assumes: compact at 98304 = 88 % of (131072 - 20000)
     assert context_values(claude, cfg, "wide", None) == {"window": "131072", "compact_at": "98304", "compact_pct": "88",
                                                          "compact_frac": "0.8850", "output": "32000", "apply": "1"}
     assert context_values(claude, cfg, "free", None)["compact_at"] == "24576"
-    assert context_values(claude, cfg, None, None) == {"window": "200000"}
+    assert context_values(claude, cfg, None, None) == {"window": "200000", "output": "50000"}
 
 
 def test_token_counts_are_not_masked_as_secrets_in_the_dry_run() -> None:
