@@ -30,8 +30,9 @@ from typing import Any
 import psutil
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))  # tests/, for support.servers
-sys.path.insert(0, str(HERE.parent / "xx" / "dash"))
+TESTS = Path(os.environ.get("XX_BENCH_TREE") or HERE.parents[1]) / "tests"  # --baseline: that tree's helpers
+sys.path.insert(0, str(TESTS))  # tests/, for support.servers
+sys.path.insert(0, str(TESTS / "xx" / "dash"))
 
 from dash_admin_server import AdminServer, free_port, load_fixtures  # noqa: E402
 
@@ -95,17 +96,20 @@ async def run(rate: int, seconds: float) -> dict[str, Any]:
 
     app = create_app(f"http://127.0.0.1:{port}", poll_s=2.0, starter=None)
     t0 = time.time()
+    cpu0 = sum(proc.cpu_times()[:2])
     async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
         expected = int(rate * seconds)
         while time.time() - t0 < seconds + 15 and len(lags) < expected:
             rss.append((time.time() - t0, proc.memory_info().rss / 2**20))
             await pilot.pause(1.0)
         rss.append((time.time() - t0, proc.memory_info().rss / 2**20))
+        cpu = sum(proc.cpu_times()[:2]) - cpu0
         rows = len(app.requests_log.keys)
         ring = len(app.state.requests)
     out = (await asyncio.wait_for(child.communicate(), 30))[0].decode()
     sent = int(next(line.split()[1] for line in out.splitlines() if line.startswith("sent")))
     return {
+        "cpu_s": cpu,
         "sent": sent,
         "applied": len(lags),
         "lags": lags,
@@ -129,6 +133,7 @@ def report(r: dict[str, Any], rate: int, seconds: float) -> None:
         f"mean {statistics.mean(r['batches']) if r['batches'] else 0:.0f} events per batch"
     )
     print(f"  bounded: ring {r['ring']} exchanges, table {r['rows']} rows")
+    print(f"  dashboard CPU: {r['cpu_s']:.1f} s for the run, {r['cpu_s'] / max(1, r['sent']) * 1e6:.0f} µs per event")
     marks = [*r["rss"][:: max(1, len(r["rss"]) // 8)], r["rss"][-1]]
     print("  RSS MiB over time: " + "  ".join(f"{t:.0f}s:{m:.0f}" for t, m in marks))
     # lag over time, in 5 s windows (is it falling behind?)
@@ -152,9 +157,8 @@ def baseline(rev: str, rate: int, seconds: float) -> None:
                        capture_output=True)
     try:
         print(f"baseline {rev} ({sha}):", flush=True)
-        env = {**os.environ, "PYTHONPATH": str(tree)}
-        subprocess.run([sys.executable, str(tree / "tests/bench/bench_dash.py"), "--rate", str(rate),
-                        "--seconds", str(seconds)], env=env, check=True)
+        env = {**os.environ, "PYTHONPATH": str(tree), "XX_BENCH_TREE": str(tree)}  # this script, that tree's code
+        subprocess.run([sys.executable, __file__, "--rate", str(rate), "--seconds", str(seconds)], env=env, check=True)
     finally:
         subprocess.run(["git", "-C", str(root), "worktree", "remove", "--force", str(tree)], capture_output=True)
     print("this tree:", flush=True)
