@@ -189,3 +189,16 @@ async def test_token_help_and_cache_toggle(fixtures: dict) -> None:
             assert not isinstance(app.screen, HelpScreen)
             await pilot.press("q")
         assert app.return_code in (0, None)
+
+
+async def test_click_selects_then_opens(server: AdminServer) -> None:
+    app = make_app(server)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await connected(pilot, app, server)
+        log = app.requests_log
+        top = log.content_region.y  # the header line; rows start below it
+        await pilot.click(offset=(log.content_region.x + 5, top + 3))
+        assert log.cursor_row == 2 and not isinstance(app.screen, ExchangeScreen)
+        await pilot.click(offset=(log.content_region.x + 5, top + 3))
+        await wait_until(pilot, lambda: isinstance(app.screen, ExchangeScreen), what="details on a second click")
+        assert app.screen.exchange["id"] == log.keys[2]  # type: ignore[attr-defined]

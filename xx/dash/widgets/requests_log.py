@@ -161,8 +161,11 @@ class RequestsLog(ScrollView, can_focus=True):
             self.post_message(self.Selected(self.selected_key))
 
     def on_click(self, event: events.Click) -> None:
-        index = self.scroll_offset.y + event.y - 1
-        if event.y < 1 or not 0 <= index < len(self._shown):
+        offset = event.get_content_offset(self)  # inside the border, or None
+        if offset is None or offset.y < 1:
+            return
+        index = self.scroll_offset.y + offset.y - 1
+        if not 0 <= index < len(self._shown):
             return
         if index == self.cursor_row:
             self.action_select()
