@@ -202,3 +202,22 @@ async def test_click_selects_then_opens(server: AdminServer) -> None:
         await pilot.click(offset=(log.content_region.x + 5, top + 3))
         await wait_until(pilot, lambda: isinstance(app.screen, ExchangeScreen), what="details on a second click")
         assert app.screen.exchange["id"] == log.keys[2]  # type: ignore[attr-defined]
+
+
+async def test_keys_move_the_cursor_and_it_stays_on_its_exchange(server: AdminServer, fixtures: dict) -> None:
+    app = make_app(server)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connected(pilot, app, server)
+        log = app.requests_log
+        log.focus()
+        await pilot.press("down", "down")
+        assert log.cursor_row == 2
+        held = log.selected_id
+        sent = replay(server, fixtures)
+        await wait_until(pilot, lambda: log.keys[:1] == [sent[-1]["id"]], what="events")
+        assert log.selected_id == held and log.cursor_row == 2 + len(sent)  # new rows above, same exchange
+        await pilot.press("end")
+        assert log.cursor_row == len(log.keys) - 1
+        assert log.scroll_offset.y > 0  # scrolled to show it
+        await pilot.press("home")
+        assert log.cursor_row == 0 and log.scroll_offset.y == 0
