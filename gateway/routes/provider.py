@@ -17,6 +17,7 @@ from gateway.identify import Ident, agent_from_headers, from_prefix
 from gateway.protocols.count_tokens import estimate
 from gateway.proxy import Incoming, Proxy
 from gateway.runtime import Runtime
+from gateway.scan.view import advertised_window
 
 PREFIX = "/x/<agent>/<route>/<tier>"
 ENDPOINTS = {
@@ -102,14 +103,18 @@ def _local(app: Quart, rt: Runtime) -> None:
             return json_error("anthropic", 400, "'messages' is required and must be a list")
         return _json({"input_tokens": estimate(body, "anthropic")})
 
-    async def models(**_: str) -> Response:
+    def window(name: str, tier: str | None) -> int:  # the real window where known (gateway.scan.view)
+        return advertised_window(rt.routing.scan, rt.config, name, tier, CONTEXT)
+
+    async def models(tier: str | None = None, **_: str) -> Response:
         data = [{"id": name, "object": "model", "owned_by": "xx", "type": "model", "display_name": name,
-                 "created": 0, "context_length": CONTEXT} for name in rt.config.models]
+                 "created": 0, "context_length": window(name, tier)} for name in rt.config.models]
         return _json({"object": "list", "data": data, "has_more": False})
 
-    async def one_model(model: str, **_: str) -> Response:
+    async def one_model(model: str, tier: str | None = None, **_: str) -> Response:
         """Agents (Hermes) probe a model's metadata before each turn; any name a tier can serve is fine."""
-        return _json({"id": model, "object": "model", "owned_by": "xx", "created": 0, "context_length": CONTEXT})
+        return _json({"id": model, "object": "model", "owned_by": "xx", "created": 0,
+                      "context_length": window(model, tier)})
 
     app.add_url_rule("/v1/messages/count_tokens", "count_tokens", count_tokens, methods=["POST"])
     app.add_url_rule(PREFIX + "/v1/messages/count_tokens", "count_tokens_prefixed", count_tokens, methods=["POST"])

@@ -126,3 +126,16 @@ def model_fields(view: ScanView, model: Model) -> dict[str, Any]:
     source = "config" if model.context else "scan" if window else None
     return {"context": window, "context_source": source, "score": view.scores.get(model.name),
             "scan_rejected": view.unusable.get(model.name), "scanned_at": view.scanned_at}
+
+
+def advertised_window(view: ScanView, config: Config, name: str, tier: str | None, default: int) -> int:
+    """The `context_length` the gateway's model lists tell agents (Hermes reads it before each turn): a
+    configured (or scanned) model's own window; for any other name (`xx-big`: the tier decides) the largest
+    `big` window of the tier in the URL, what the tier can serve at all (routing skips the smaller models for
+    a longer prompt; Hermes refuses a model under 64K outright); `default` when unknown."""
+    model = view.model(name, config)
+    if model is not None:
+        return model.context or view.windows.get(name) or default
+    t = config.tier_named(tier or config.gateway.default_tier)
+    windows = view.big_windows(t, config) if t is not None else []
+    return max(windows) if windows else default

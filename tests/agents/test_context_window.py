@@ -114,3 +114,18 @@ def test_opencode_takes_the_window_as_its_model_limit(small_world: World, instal
     assert limit == {"context": WINDOW, "output": WINDOW // 4}
     run = small_world.xx("onpf", "-p", "say hi", cwd=small_world.project("opencode"))
     assert run.returncode == 0 and "SIM-ANSWER(" in run.stdout, run.describe()
+
+
+def test_hermes_reads_the_window_from_the_gateways_model_metadata(small_world: World, installed: Installed) -> None:
+    """Hermes asks GET /v1/models/<m> before each turn; the gateway answers the tier's largest big window.
+    Hermes needs 64K: on this tier of 32k models it refuses at once and says why, instead of failing
+    mid-conversation (with one larger model in the tier it would be told that one's window and run)."""
+    if "hermes" in installed.skipped:
+        pytest.skip(f"hermes not installed: {installed.skipped['hermes']}")
+    import urllib.request
+
+    run = small_world.xx("hnpf", "-p", "say hi", cwd=small_world.project("hermes"))
+    assert run.returncode != 0 and "context window of 32,768 tokens" in run.stdout, run.describe()
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(f"{small_world.gateway_url}/x/hermes/p/f/v1/models/xx-big", timeout=10) as resp:
+        assert json.loads(resp.read())["context_length"] == WINDOW

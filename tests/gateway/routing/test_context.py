@@ -172,3 +172,11 @@ def test_openai_sdk_gets_a_400_naming_both_numbers(windowed) -> None:
     assert CLAUDE_CODE_PATTERN.search(str(err.value)) and sim.calls() == 0
     assert err.value.code == "context_length_exceeded" and err.value.type == "invalid_request_error"
     assert httpx.get(gw.url + "/health", timeout=5).status_code == 200
+
+
+def test_model_metadata_tells_agents_the_window(windowed) -> None:
+    _, gw = windowed
+    one = httpx.get(f"{gw.url}/x/hermes/p/free/v1/models/xx-big", timeout=5).json()
+    assert one["context_length"] == 65536  # the tier's largest big window: what it can serve at all
+    listed = {m["id"]: m["context_length"] for m in httpx.get(f"{gw.url}/v1/models", timeout=5).json()["data"]}
+    assert listed["sim-deepseek"] == 65536 and listed["sim-gpt"] == 131072  # its own, or the old default
