@@ -129,3 +129,19 @@ def test_hermes_reads_the_window_from_the_gateways_model_metadata(small_world: W
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     with opener.open(f"{small_world.gateway_url}/x/hermes/p/f/v1/models/xx-big", timeout=10) as resp:
         assert json.loads(resp.read())["context_length"] == WINDOW
+
+
+@pytest.mark.parametrize(("name", "code", "expect"), [
+    ("codex", "xnpf", ["model_context_window=32768", "model_auto_compact_token_limit=24576"]),
+    ("qwen", "qnpf", ['"contextWindowSize": 32768']),
+    ("pi", "pnpf", ["contextWindow: 32768,"]),
+])  # fmt: skip
+def test_other_clis_take_the_window_and_still_answer(small_world: World, installed: Installed, name: str, code: str,
+                                                     expect: list[str]) -> None:
+    if name in installed.skipped:
+        pytest.skip(f"{name} not installed: {installed.skipped[name]}")
+    plan = small_world.dry_run(code, "-p", "say hi")
+    texts = [*plan["argv"], *plan["files"].values(), *(v for v in plan["env"].values() if v)]
+    assert all(any(e in t for t in texts) for e in expect), (expect, texts)
+    run = small_world.xx(code, "-p", "say hi", cwd=small_world.project(name))
+    assert run.returncode == 0 and "SIM-ANSWER(" in run.stdout, run.describe()
