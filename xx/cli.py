@@ -11,7 +11,7 @@ import sys
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "gateway": ("xx.supervisor", "run and supervise the local gateway (up, down, status, logs, restart, run)"),
+    "gateway": ("xx.supervisor", "run and supervise the local gateway (up, down, status, logs, restart, run; token)"),
     "config": ("xx.config_cmd", "the config file: path, show, validate, init, set"),
     "dash": ("xx.dash", "live dashboard of requests, cache hits and model health"),
     "demo": ("xx.demo", "gateway + simulated provider + synthetic agents + dashboard; no API key needed"),
