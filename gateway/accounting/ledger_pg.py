@@ -29,6 +29,7 @@ from typing import Any
 
 from gateway.accounting import tokens
 from gateway.accounting.ledger import COLUMNS, from_row, to_row
+from gateway.errors import LedgerWriteFailed
 from gateway.exchange import Exchange
 
 log = logging.getLogger("xx.gateway.ledger")
@@ -207,39 +208,69 @@ class PgLedger:
             while self._pending:
                 batch = self._pending[:MAX_BATCH]
                 del self._pending[:MAX_BATCH]
-                await self._commit([row for row, _ in batch])
-                for _, fut in batch:
+                failures = await self._commit_isolating([row for row, _ in batch])
+                for i, (_, fut) in enumerate(batch):
                     if not fut.done():
-                        fut.set_result(None)
+                        if failures.get(i) is None:
+                            fut.set_result(None)
+                        else:
+                            fut.set_exception(failures[i])
                     self._room.release()
 
-    async def _commit(self, rows: list[tuple[Any, ...]]) -> None:
-        """Commit one batch; wait out a lost server (retry forever), give up only on bad data."""
+    async def _commit_isolating(self, rows: list[tuple[Any, ...]]) -> dict[int, LedgerWriteFailed]:
+        """Commit the batch; if PostgreSQL refuses it, commit row by row so one bad row fails alone."""
+        error = await self._commit(rows)
+        if error is None:
+            return {}
+        out = {0: error} if len(rows) == 1 else {}
+        if len(rows) > 1:
+            for i, row in enumerate(rows):
+                if (err := await self._commit([row])) is not None:
+                    out[i] = err
+        self.failed += len(out)
+        return out
+
+    async def _commit(self, rows: list[tuple[Any, ...]]) -> LedgerWriteFailed | None:
+        """Commit rows in one statement; wait out a lost server, fail (LedgerWriteFailed) only on refused data.
+
+        The writer of a failed row gets the error, so its response fails instead of completing (the
+        SQLite ledger's promise). Unknown driver errors are retried for about a minute first.
+        """
         import asyncpg
 
-        _TRANSIENT = _transient()
-        delay, bad = 0.05, 0
+        transient = _transient()
+        delay, bad, odd = 0.05, 0, 0
         while True:
             try:
                 async with self._writer_conn.use() as conn:  # executemany is atomic: one round trip, no BEGIN/COMMIT
                     await conn.executemany(INSERT, rows)
                 self.written += len(rows)
-                return
-            except _TRANSIENT as exc:
-                self.retries += 1
-                if self.retries == 1 or self.retries % 50 == 0:
-                    log.warning("ledger: PostgreSQL unavailable (%s); %d row(s) wait", type(exc).__name__, len(rows))
-            except asyncpg.PostgresError as exc:  # the server is up and refuses these rows
-                bad += 1
-                if bad >= 3:
-                    self.failed += len(rows)
-                    log.error("ledger: dropping %d row(s) PostgreSQL refuses: %s", len(rows), exc)
-                    return
-            except Exception as exc:  # anything else from the driver: treat as the server being away, never lose rows
-                self.retries += 1
+                return None
+            except (asyncpg.DataError, asyncpg.PostgresError) as exc:
+                if isinstance(exc, transient) and not isinstance(exc, asyncpg.DataError):
+                    self._waiting(exc, len(rows))
+                else:  # the server is up and refuses these rows (or the driver cannot encode them)
+                    bad += 1
+                    if bad >= 3:
+                        return self._refused(rows, exc)
+            except transient as exc:
+                self._waiting(exc, len(rows))
+            except Exception as exc:  # anything else from the driver: most likely the server going away
+                odd += 1
                 log.warning("ledger: write failed (%s: %s); retrying", type(exc).__name__, exc)
+                if odd >= 60:
+                    return self._refused(rows, exc)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 1.0)
+
+    def _waiting(self, exc: BaseException, n: int) -> None:
+        self.retries += 1
+        if self.retries == 1 or self.retries % 50 == 0:
+            log.warning("ledger: PostgreSQL unavailable (%s); %d row(s) wait", type(exc).__name__, n)
+
+    def _refused(self, rows: list[tuple[Any, ...]], exc: BaseException) -> LedgerWriteFailed:
+        log.error("ledger: %d row(s) not committed: %s", len(rows), exc)
+        return LedgerWriteFailed(f"{len(rows)} ledger row(s) not committed: {type(exc).__name__}")
 
     async def _retention(self) -> None:
         """Delete rows older than the retention in small chunks, once an hour (and at start)."""

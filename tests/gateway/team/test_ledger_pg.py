@@ -137,3 +137,27 @@ def test_asynchronous_commit_is_a_choice_of_the_writer_only(pg_url: str) -> None
         assert led._read("SHOW synchronous_commit")[0][0] == "on"
     finally:
         led.close()
+
+
+def test_a_row_postgresql_refuses_fails_its_writer_alone(pg_url: str) -> None:
+    import pytest
+
+    from gateway.errors import LedgerWriteFailed
+
+    led = PgLedger(pg_url)
+    try:
+        good = [_ex(i) for i in range(3)]
+        bad = _ex(9)
+        bad.status = 2**40  # does not fit the INTEGER column
+
+        async def go() -> list[object]:
+            return await asyncio.gather(*(led.write(ex) for ex in [*good, bad]), return_exceptions=True)
+
+        results = asyncio.run(go())
+        assert results[:3] == [None, None, None]
+        assert isinstance(results[3], LedgerWriteFailed)
+        assert led.count() == 3 and led.failed == 1
+        with pytest.raises(LedgerWriteFailed):
+            asyncio.run(led.write(bad))
+    finally:
+        led.close()
