@@ -95,7 +95,7 @@ class Quotas:
 
     One object owns all quota state behind five verbs, so a shared store (team mode) can
     stand behind it: `choose` (reserve a key), `record` (an attempt reached the provider),
-    `correct` (the provider's headers say where we really are), `cool` / `cool_pool`
+    `correct` (the provider's headers say where we really are), `cool` (one model, or its whole pool for an account-wide 429)
     (the provider said stop) and `retire` (the provider refused a key).
     """
 
@@ -245,15 +245,6 @@ class Quotas:
         _, w, _ = buckets[-1] if whole_pool else buckets[0]
         if until > w.cool_until:
             w.cool_until, w.cool_reason = until, reason
-
-    def cool_pool(self, pool: str, until: float, reason: str = "upstream said the pool is spent",
-                  key: str | None = None) -> None:
-        """Skip every model of `pool` until `until`: under one key, or under all of them when key is None."""
-        fps = [key] if key is not None else sorted({fp for name, fp in self._pools if name == pool} | {NO_KEY})
-        for fp in fps:
-            w = self._pools.setdefault((pool, fp), _Window())
-            if until > w.cool_until:
-                w.cool_until, w.cool_reason = until, reason
 
     def correct(self, model: Model, key: str | None, limits: RateLimits) -> None:
         """Move the local counters to what the provider reports (see `gateway.routing.correction`)."""

@@ -167,8 +167,8 @@ def test_one_request_larger_than_tpm_is_not_sent(quotas: Quotas, config: Config)
     assert quotas.check(config.models["solo"], 1000) is None
 
 
-def test_cool_pool(quotas: Quotas, config: Config, clock: Clock) -> None:
-    quotas.cool_pool("free", MIDNIGHT, "free-models-per-day")
+def test_an_account_wide_cool_skips_the_whole_pool(quotas: Quotas, config: Config, clock: Clock) -> None:
+    quotas.cool(config.models["a"], MIDNIGHT, "free-models-per-day", whole_pool=True)
     u = quotas.check(config.models["b"])
     assert u is not None and u.until == MIDNIGHT and "free-models-per-day" in u.reason
     assert quotas.snapshot(config.models["a"])["pool_cooling_until"] == MIDNIGHT
