@@ -81,6 +81,7 @@ class Exchange:
     guards: list[dict[str, Any]] = field(default_factory=list)  # {action, tool, rule, notes}: no values
     error: str | None = None
     key_fp: str | None = None  # fingerprint of the API key that served the answer
+    token: str | None = None  # the team token's name that sent it (gateway/routes/team_auth.py)
 
     @property
     def latency_ms(self) -> float | None:
@@ -105,6 +106,7 @@ class Exchange:
             "usage": {"input": u.input, "output": u.output, "cache_read": u.cache_read,
                       "cache_write": u.cache_write, "reported": u.reported},
             "cache_class": self.cache_class, "cost": self.cost, "saved": self.saved, "error": self.error, "key_fp": self.key_fp,
+            "token": self.token,
             "repairs": self.repairs, "blocks": self.blocks, "guards": list(self.guards),
             "latency_ms": self.latency_ms, "ttfb_ms": self.ttfb_ms,
         }

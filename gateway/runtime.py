@@ -22,6 +22,7 @@ from gateway.accounting.aggregate import Stats
 from gateway.accounting.capture import Capture
 from gateway.accounting.events import Broker
 from gateway.accounting.ledger import Ledger
+from gateway.accounting.tokens import current as team_token
 from gateway.attempt import Hooks
 from gateway.caching.coalesce import Coalescer
 from gateway.caching.replay import ReplayCache
@@ -191,6 +192,8 @@ class Runtime:
     def _finish(self, ex: Exchange, price: Price | None, replay: bool) -> None:
         if ex.ended is None:
             ex.ended = self.clock()
+        if ex.token is None:
+            ex.token = team_token.get()  # set by the team-token gate for this request's task, else None
         if ex.error:
             ex.error = self.scrub(ex.error)
         for a in ex.attempts:

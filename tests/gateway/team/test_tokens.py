@@ -84,3 +84,30 @@ def test_pg_tokens_attribute_rows_and_revoke_across_instances(simulator_thread, 
     finally:
         for gw in gws:
             gw.stop()
+
+
+def test_events_name_the_token(simulator_thread, tmp_path: Path) -> None:
+    """The dashboard's feed (/xx/events) carries the token's name of each request."""
+    import json
+    import threading
+
+    store = tokens.FileTokens(tmp_path / "tokens.json")
+    dave = _add(store, "dave")
+    gw = GatewayThread(team_config(simulator_thread.url, state_url=None, ledger_url=None, rpm=1000),
+                       tmp_path / "ledger.sqlite3").start()
+    try:
+        def later() -> None:
+            time.sleep(0.5)
+            with httpx.Client(timeout=10) as c:
+                chat(c, gw.url, "for the feed", token=dave)
+
+        threading.Thread(target=later, daemon=True).start()
+        seen = None
+        with httpx.Client(timeout=10) as c, c.stream("GET", gw.url + "/xx/events") as r:
+            for line in r.iter_lines():
+                if line.startswith("data:") and '"token"' in line:  # an exchange event
+                    seen = json.loads(line[5:])
+                    break
+        assert seen is not None and seen["token"] == "dave", seen
+    finally:
+        gw.stop()
