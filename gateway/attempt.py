@@ -148,7 +148,7 @@ class UpstreamAttempt:
         self.flow, self.rt, self.ex = flow, flow.rt, flow.ex
         self.model, self.provider = model, provider
         self.body, self.headers, self.tokens = body, headers, tokens
-        self.url = provider.base_url + UPSTREAM_SUFFIX[provider.protocol]
+        self.url = provider.base_url + UPSTREAM_SUFFIX[provider.dialect]
         self.row = Attempt(model=model.name, provider=provider.name)
         self.opened: Opened | None = None
         self.outcome: str | None = None

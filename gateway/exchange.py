@@ -61,7 +61,7 @@ class Exchange:
     route: str = "p"
     tier: str = ""
     role: str = "big"
-    endpoint: str = ""  # anthropic | openai | responses
+    dialect: str = ""  # anthropic | openai | responses
     path: str = ""
     session: str | None = None  # a hash of the conversation id, for affinity
     requested_model: str = ""
@@ -97,7 +97,7 @@ class Exchange:
         return {
             "id": self.id, "started": self.started, "first_byte": self.first_byte, "ended": self.ended,
             "agent": self.agent, "route": self.route, "tier": self.tier, "role": self.role,
-            "endpoint": self.endpoint, "path": self.path, "session": self.session,
+            "dialect": self.dialect, "path": self.path, "session": self.session,
             "requested_model": self.requested_model,
             "attempts": [{"model": a.model, "provider": a.provider, "outcome": a.outcome, "status": a.status,
                           "ms": a.ms, "error": a.error, "reached": a.reached, "key": a.key} for a in self.attempts],

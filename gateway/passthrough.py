@@ -28,8 +28,8 @@ TERMINAL_PROTOCOLS = ("anthropic", "openai", "responses")  # gemini streams have
 class CheckedPassThrough(PassThrough):
     """`feed(upstream bytes) -> client bytes` (whole events, unchanged); `close()` at the end."""
 
-    def __init__(self, protocol: str, limit: int = MAX_EVENT) -> None:
-        super().__init__(protocol)
+    def __init__(self, dialect: str, limit: int = MAX_EVENT) -> None:
+        super().__init__(dialect)
         self._decoder = SSEDecoder(limit)
         self._held_at = 0  # stream offset of _held[0]
 
@@ -54,7 +54,7 @@ class CheckedPassThrough(PassThrough):
         del self._held[:cut]
         self._held_at += cut
         self.started = True
-        if self._ended and not self._held and self.protocol in TERMINAL_PROTOCOLS:
+        if self._ended and not self._held and self.dialect in TERMINAL_PROTOCOLS:
             self.done = True  # the end marker went out: nothing more to send, even at close()
         return out
 
@@ -82,7 +82,7 @@ class CheckedPassThrough(PassThrough):
     def _malformed(self, events: list[SSEEvent]) -> str | None:
         for ev in events:
             data = ev.data
-            if not data or (self.protocol == "openai" and data.strip() == "[DONE]"):
+            if not data or (self.dialect == "openai" and data.strip() == "[DONE]"):
                 continue
             try:
                 orjson.loads(data)

@@ -48,7 +48,7 @@ ERROR_BODY_LIMIT = 65536  # bytes of an upstream error body read for its message
 
 @dataclass
 class Incoming:
-    endpoint: str  # the dialect the agent speaks: anthropic | openai | responses | gemini
+    dialect: str  # the dialect the agent speaks: anthropic | openai | responses | gemini
     ident: Ident
     path: str
     raw: bytes
@@ -66,10 +66,10 @@ class Proxy:
     async def handle(self, inc: Incoming) -> Response:
         rt = self.rt
         ex = Exchange(started=rt.clock(), agent=inc.ident.agent, route=inc.ident.route, tier=inc.ident.tier or "",
-                      endpoint=inc.endpoint, path=inc.path, requested_model=inc.model, stream=inc.stream)
-        ex.session = session_key(inc.headers, inc.body, inc.endpoint)
+                      dialect=inc.dialect, path=inc.path, requested_model=inc.model, stream=inc.stream)
+        ex.session = session_key(inc.headers, inc.body, inc.dialect)
         async with Flow(rt, ex) as flow:
-            if (rec := rt.capture.begin(ex.id, agent=ex.agent, endpoint=inc.endpoint, path=inc.path)) is not None:
+            if (rec := rt.capture.begin(ex.id, agent=ex.agent, dialect=inc.dialect, path=inc.path)) is not None:
                 rec.request(inc.headers, inc.raw)
             said = rt.guards.before(inc, ex, rt.routing.quotas.snapshot)  # gateway/guards/hooks.py
             if said is not None:
@@ -79,7 +79,7 @@ class Proxy:
                 err = choice.error
                 headers = {"retry-after": str(int(err.retry_after))} if err.retry_after else {}
                 await flow.end("error", err.status, err.message)
-                return json_error(inc.endpoint, err.status, err.message, headers, code=err.code)
+                return json_error(inc.dialect, err.status, err.message, headers, code=err.code)
             entry = await self.coalesce(inc, flow)
             if entry is not None:
                 return await self.replayed(flow, entry)
@@ -95,7 +95,7 @@ class Proxy:
 
     async def guard_answer(self, inc: Incoming, flow: Flow, text: str) -> Response:
         """The gateway's own answer (an in-chat command, a stopped loop): no upstream call."""
-        data, content_type = local_answer(text, inc.endpoint, inc.stream, inc.model)
+        data, content_type = local_answer(text, inc.dialect, inc.stream, inc.model)
         if (rec := self.rt.capture.get(flow.ex.id)) is not None:
             rec.client_bytes(data)
         await flow.end("ok", 200)
@@ -107,7 +107,7 @@ class Proxy:
         tier = cfg.tier_named(inc.ident.tier or cfg.gateway.default_tier)
         if tier is not None:
             ex.tier = tier.name
-            ex.role = classify(inc.body, inc.endpoint, inc.headers, tier, long_threshold=cfg.gateway.long_context_tokens,
+            ex.role = classify(inc.body, inc.dialect, inc.headers, tier, long_threshold=cfg.gateway.long_context_tokens,
                                model=inc.model, tokens=tokens)
         route = RouteRequest(inc.ident.agent, inc.ident.route, inc.ident.tier, ex.role, inc.model, ex.session, tokens)
         choice = plan(route, cfg, self.rt.routing)
@@ -120,7 +120,7 @@ class Proxy:
         tier = rt.config.tiers.get(ex.tier)
         if tier is None or rt.replay is None or not replay.enabled(rt.config.cache.replay, tier.replay, inc.headers):
             return None
-        key = replay.make_key(inc.endpoint, tier.name, inc.body)
+        key = replay.make_key(inc.dialect, tier.name, inc.body)
         entry = await rt.replay.aget(key)
         if entry is not None:
             return entry
@@ -182,7 +182,7 @@ class Proxy:
         status = client_status(status)
         text = self.rt.scrub(f"every candidate failed; last: {message}")
         await flow.end("error", status, message)
-        return json_error(inc.endpoint, status, text, headers)
+        return json_error(inc.dialect, status, text, headers)
 
     def upstream_body(self, inc: Incoming, model: Model, provider: Provider, session: str | None) -> bytes:
         """The original bytes when nothing changes; otherwise translate/shape and serialise once.
@@ -193,26 +193,26 @@ class Proxy:
         candidate (a stripped billing block) never reaches the next.
         """
         own = orjson.loads(inc.raw)
-        if inc.endpoint == provider.protocol:
+        if inc.dialect == provider.dialect:
             body = own
             changed = body.get("model") != model.id
-            if changed and inc.endpoint != "gemini":
+            if changed and inc.dialect != "gemini":
                 body["model"] = model.id
         else:
-            body = translate_request(own, inc.endpoint, provider.protocol, model=model.id, stream=inc.stream,
+            body = translate_request(own, inc.dialect, provider.dialect, model=model.id, stream=inc.stream,
                                      reasoning_style="openrouter" if provider.is_openrouter else "effort")
             changed = True
-        if provider.protocol == "anthropic":
-            changed |= drop_foreign_thinking(body, provider.protocol, model.id, target=provider.protocol)
-        changed |= bool(shape(body, provider.protocol, options_for(provider, model), session=session))
+        if provider.dialect == "anthropic":
+            changed |= drop_foreign_thinking(body, provider.dialect, model.id, target=provider.dialect)
+        changed |= bool(shape(body, provider.dialect, options_for(provider, model), session=session))
         return orjson.dumps(body) if changed else inc.raw
 
     def headers_for(self, inc: Incoming, provider: Provider) -> dict[str, str]:
         h = {"content-type": "application/json", "accept": "text/event-stream" if inc.stream else "application/json"}
-        if provider.protocol == "anthropic":
+        if provider.dialect == "anthropic":
             h["anthropic-version"] = inc.headers.get("anthropic-version", "2023-06-01")
             beta = inc.headers.get("anthropic-beta")
-            if beta and inc.endpoint == "anthropic":
+            if beta and inc.dialect == "anthropic":
                 h["anthropic-beta"] = beta
         if provider.is_openrouter:
             h["http-referer"] = "https://github.com/xx-agents/xx"
@@ -244,11 +244,11 @@ class Proxy:
             if (rec := rt.capture.get(ex.id)) is not None:
                 rec.upstream_bytes(data)
             parsed = orjson.loads(data)
-            if rt.guards.body(parsed, att.provider.protocol, inc, ex):  # repaired or blocked tool calls
+            if rt.guards.body(parsed, att.provider.dialect, inc, ex):  # repaired or blocked tool calls
                 data = orjson.dumps(parsed)
-            usage = provider_usage(att.provider.protocol, parsed)
-            if att.provider.protocol != inc.endpoint:
-                data = orjson.dumps(translate_response(parsed, att.provider.protocol, inc.endpoint,
+            usage = provider_usage(att.provider.dialect, parsed)
+            if att.provider.dialect != inc.dialect:
+                data = orjson.dumps(translate_response(parsed, att.provider.dialect, inc.dialect,
                                                        requested_model=inc.model, upstream_model=att.model.id))
         except (UpstreamError, orjson.JSONDecodeError, UpstreamMalformed, TranslationError, Broken) as exc:
             att.fail(f"unusable answer: {exc}", opened.status)
@@ -262,7 +262,7 @@ class Proxy:
         att.succeed()
         if flow.flight is not None:
             await flow.share(replay.Entry(opened.status, {"content-type": "application/json"}, [data], False,
-                                          inc.endpoint, ex.tier, att.model.name, att.provider.name, usage, rt.clock()))
+                                          inc.dialect, ex.tier, att.model.name, att.provider.name, usage, rt.clock()))
         await flow.end("ok", opened.status)
         return Response(data, status=opened.status, content_type="application/json",
                         headers={"x-xx-model": att.model.name, "x-xx-exchange": ex.id})
@@ -277,7 +277,7 @@ class Proxy:
         return Response(entry.body, status=entry.status, headers=headers)
 
 
-def provider_usage(protocol: str, body: Any):
+def provider_usage(dialect: str, body: Any):
     from gateway.config.dialects import DIALECTS
 
-    return DIALECTS[protocol].usage_from_body(body)
+    return DIALECTS[dialect].usage_from_body(body)

@@ -35,9 +35,9 @@ REPLAY_MAX_BYTES = 8 * 1024 * 1024
 
 
 def translator_for(inc, att: UpstreamAttempt) -> Translator:
-    if att.provider.protocol == inc.endpoint:
-        return CheckedPassThrough(inc.endpoint)
-    return stream_translator(att.provider.protocol, inc.endpoint, requested_model=inc.model,
+    if att.provider.dialect == inc.dialect:
+        return CheckedPassThrough(inc.dialect)
+    return stream_translator(att.provider.dialect, inc.dialect, requested_model=inc.model,
                              upstream_model=att.model.id)
 
 
@@ -56,7 +56,7 @@ class Relay:
         att.flow.hand_off()
         self.guard_unstarted(att)
         resp = Response(
-            self.pump(att, tr, head, inc.endpoint),
+            self.pump(att, tr, head, inc.dialect),
             status=att.opened.status if att.opened is not None else 200,
             content_type="text/event-stream",
             headers={"cache-control": "no-cache", "x-xx-model": att.model.name, "x-xx-exchange": att.ex.id},
@@ -75,7 +75,7 @@ class Relay:
         opened = att.opened
         assert opened is not None
         timeouts = self.rt.config.gateway.timeouts
-        first = FirstEvent(att.provider.protocol)
+        first = FirstEvent(att.provider.dialect)
         held = bytearray()
         chunk = opened.first
         try:

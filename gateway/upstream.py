@@ -94,7 +94,7 @@ def auth_headers(provider: Provider) -> dict[str, str]:
     """Provider credentials: never logged, never echoed (the caller scrubs error text)."""
     h: dict[str, str] = {}
     if provider.api_key:
-        if provider.protocol == "anthropic":
+        if provider.dialect == "anthropic":
             h["x-api-key"] = provider.api_key
         else:
             h["authorization"] = f"Bearer {provider.api_key}"

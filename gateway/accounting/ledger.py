@@ -36,7 +36,7 @@ CREATE TABLE IF NOT EXISTS exchanges (
     started REAL NOT NULL,
     first_byte REAL,
     ended REAL,
-    agent TEXT, route TEXT, tier TEXT, role TEXT, endpoint TEXT, path TEXT, session TEXT,
+    agent TEXT, route TEXT, tier TEXT, role TEXT, dialect TEXT, path TEXT, session TEXT,
     requested_model TEXT, model TEXT, provider TEXT,
     stream INTEGER, status INTEGER, outcome TEXT,
     input INTEGER, output INTEGER, cache_read INTEGER, cache_write INTEGER, usage_reported INTEGER,
@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS exchanges (
 CREATE INDEX IF NOT EXISTS exchanges_started ON exchanges(started);
 """
 
-COLUMNS = ["id", "started", "first_byte", "ended", "agent", "route", "tier", "role", "endpoint", "path", "session", "requested_model", "model", "provider", "stream", "status", "outcome", "input", "output", "cache_read", "cache_write", "usage_reported", "cache_class", "cost", "saved", "error", "attempts", "skipped", "key_fp"]
+COLUMNS = ["id", "started", "first_byte", "ended", "agent", "route", "tier", "role", "dialect", "path", "session", "requested_model", "model", "provider", "stream", "status", "outcome", "input", "output", "cache_read", "cache_write", "usage_reported", "cache_class", "cost", "saved", "error", "attempts", "skipped", "key_fp"]
 COLUMNS = [*COLUMNS, "guards"]  # JSON {repairs, blocks, notes}: what gateway/guards did (no argument values)
 INSERT = f"INSERT OR REPLACE INTO exchanges ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 MAX_QUEUE = 10_000
@@ -59,6 +59,8 @@ def connect(path: Path, busy_timeout: float = 10.0) -> sqlite3.Connection:
     db = sqlite3.connect(path, check_same_thread=False, timeout=busy_timeout)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
+    if "endpoint" in {row[1] for row in db.execute("PRAGMA table_info(exchanges)")}:  # a ledger from before
+        db.execute("ALTER TABLE exchanges RENAME COLUMN endpoint TO dialect")  # the rename to `dialect`
     db.executescript(SCHEMA)
     if "guards" not in {row[1] for row in db.execute("PRAGMA table_info(exchanges)")}:  # guards' record (issue 16)
         db.execute("ALTER TABLE exchanges ADD COLUMN guards TEXT")
@@ -77,7 +79,7 @@ def _base_row(ex: Exchange) -> tuple[Any, ...]:
     attempts = [{"model": a.model, "provider": a.provider, "outcome": a.outcome, "status": a.status, "ms": a.ms,
                  "error": a.error, "reached": a.reached, "key": a.key} for a in ex.attempts]
     return (
-        ex.id, ex.started, ex.first_byte, ex.ended, ex.agent, ex.route, ex.tier, ex.role, ex.endpoint, ex.path,
+        ex.id, ex.started, ex.first_byte, ex.ended, ex.agent, ex.route, ex.tier, ex.role, ex.dialect, ex.path,
         ex.session, ex.requested_model, ex.model, ex.provider, int(ex.stream), ex.status, ex.outcome,
         u.input, u.output, u.cache_read, u.cache_write, int(u.reported), ex.cache_class, ex.cost, ex.saved, ex.error,
         orjson.dumps(attempts).decode(), orjson.dumps(ex.skipped).decode(), ex.key_fp,

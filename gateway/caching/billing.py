@@ -66,21 +66,21 @@ def _strip_content(holder: dict[str, Any], key: str) -> tuple[bool, bool]:
     return False, False
 
 
-def strip_billing_header(body: dict[str, Any], protocol: str) -> bool:
+def strip_billing_header(body: dict[str, Any], dialect: str) -> bool:
     """Remove Claude Code's per-request `x-anthropic-billing-header: …cch=…;` text.
 
     It leads the system prompt and changes every turn, so every prefix cache misses from
     token one. Anthropic form: a block of `system`; Chat form: the head of a system (or
     developer) message; Responses form: the head of `instructions` or of a system input item.
     """
-    if protocol == "anthropic":
+    if dialect == "anthropic":
         changed, empty = _strip_content(body, "system")
         if empty:
             del body["system"]
         return changed
-    key = "messages" if protocol == "openai" else "input"
+    key = "messages" if dialect == "openai" else "input"
     changed = False
-    if protocol == "responses":
+    if dialect == "responses":
         c, empty = _strip_content(body, "instructions")
         changed |= c
         if empty:

@@ -4,7 +4,7 @@ For reruns, evals and CI, where the same request recurs: a hit costs no upstream
 and no quota. Opt-in (`cache.replay`, a tier's `replay = true`, or `x-xx-replay: 1`),
 because an interactive agent expects a fresh sample each time it asks.
 
-The key is a sha256 over the canonical request (protocol, tier and the whole body with
+The key is a sha256 over the canonical request (dialect, tier and the whole body with
 sorted keys, minus fields that vary run to run without changing the answer). The value is
 the upstream status, the content-type and the exact response bytes as the list of chunks
 the client received, so SSE replays frame for frame. Storage is SQLite (WAL) with a TTL
@@ -47,7 +47,7 @@ CREATE TABLE IF NOT EXISTS entries (
     chunks BLOB NOT NULL,
     n_chunks INTEGER NOT NULL,
     size INTEGER NOT NULL,
-    protocol TEXT,
+    dialect TEXT,
     tier TEXT,
     model TEXT,
     provider TEXT,
@@ -75,7 +75,7 @@ def enabled(config_replay: bool, tier_replay: bool, headers: Mapping[str, str]) 
     return tier_replay or config_replay
 
 
-def canonical(protocol: str, tier: str, body: Mapping[str, Any]) -> dict[str, Any]:
+def canonical(dialect: str, tier: str, body: Mapping[str, Any]) -> dict[str, Any]:
     """The part of a request that decides its answer.
 
     Dropped: who is asking (`metadata.user_id`, OpenAI `user`, Codex `client_metadata`),
@@ -90,18 +90,18 @@ def canonical(protocol: str, tier: str, body: Mapping[str, Any]) -> dict[str, An
             del b["metadata"]
     for volatile in ("user", "client_metadata", "prompt_cache_key", "safety_identifier"):
         b.pop(volatile, None)
-    strip_billing_header(b, protocol)
-    return {"v": KEY_VERSION, "protocol": protocol, "tier": tier, "body": b}
+    strip_billing_header(b, dialect)
+    return {"v": KEY_VERSION, "protocol": dialect, "tier": tier, "body": b}  # "protocol": keys stay stable
 
 
-def make_key(protocol: str, tier: str, body: Mapping[str, Any]) -> str:
+def make_key(dialect: str, tier: str, body: Mapping[str, Any]) -> str:
     text = json.dumps(
-        canonical(protocol, tier, body), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        canonical(dialect, tier, body), sort_keys=True, separators=(",", ":"), ensure_ascii=False
     )
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def complete(protocol: str, stream: bool, chunks: list[bytes]) -> bool:
+def complete(dialect: str, stream: bool, chunks: list[bytes]) -> bool:
     """Did the upstream finish the response? Only complete answers may be stored."""
     data = b"".join(chunks)
     if not stream:
@@ -110,9 +110,9 @@ def complete(protocol: str, stream: bool, chunks: list[bytes]) -> bool:
         except ValueError:
             return False
     tail = data[-4096:]
-    if protocol == "anthropic":
+    if dialect == "anthropic":
         return b"message_stop" in tail
-    if protocol == "responses":
+    if dialect == "responses":
         return b"response.completed" in tail
     return b"[DONE]" in tail
 
@@ -136,7 +136,7 @@ class Entry:
     headers: dict[str, str]
     chunks: list[bytes]
     stream: bool = False
-    protocol: str = ""
+    dialect: str = ""
     tier: str = ""
     model: str | None = None  # the configured model that answered, for the replayed Exchange
     provider: str | None = None
@@ -183,6 +183,8 @@ class ReplayCache:
             db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=5.0)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
+            if "protocol" in {row[1] for row in db.execute("PRAGMA table_info(entries)")}:  # a cache from before
+                db.execute("ALTER TABLE entries RENAME COLUMN protocol TO dialect")  # the rename to `dialect`
             db.executescript(_SCHEMA)
             self._db = db
         return self._db
@@ -199,7 +201,7 @@ class ReplayCache:
             db = self._conn()
             self.counters["lookups"] += 1
             row = db.execute(
-                "SELECT status, headers, chunks, stream, protocol, tier, model, provider, usage, created, hits"
+                "SELECT status, headers, chunks, stream, dialect, tier, model, provider, usage, created, hits"
                 " FROM entries WHERE key = ?",
                 (key,),
             ).fetchone()
@@ -219,7 +221,7 @@ class ReplayCache:
             headers=json.loads(row[1]),
             chunks=_unpack(row[2]),
             stream=bool(row[3]),
-            protocol=row[4] or "",
+            dialect=row[4] or "",
             tier=row[5] or "",
             model=row[6],
             provider=row[7],
@@ -242,7 +244,7 @@ class ReplayCache:
             try:
                 db.execute(
                     "INSERT OR REPLACE INTO entries (key, created, last_used, hits, status, headers, chunks, n_chunks,"
-                    " size, protocol, tier, model, provider, stream, usage) VALUES (?,?,?,0,?,?,?,?,?,?,?,?,?,?,?)",
+                    " size, dialect, tier, model, provider, stream, usage) VALUES (?,?,?,0,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         key,
                         now,
@@ -252,7 +254,7 @@ class ReplayCache:
                         blob,
                         len(entry.chunks),
                         len(blob) - 4 * len(entry.chunks),
-                        entry.protocol,
+                        entry.dialect,
                         entry.tier,
                         entry.model,
                         entry.provider,
@@ -309,7 +311,7 @@ class ReplayCache:
             rows = (
                 self._conn()
                 .execute(
-                    "SELECT key, protocol, tier, model, provider, status, stream, n_chunks, size, created, last_used, hits"
+                    "SELECT key, dialect, tier, model, provider, status, stream, n_chunks, size, created, last_used, hits"
                     " FROM entries ORDER BY last_used DESC LIMIT ?",
                     (limit,),
                 )
@@ -318,7 +320,7 @@ class ReplayCache:
         now = self.clock()
         cols = (
             "key",
-            "protocol",
+            "dialect",
             "tier",
             "model",
             "provider",

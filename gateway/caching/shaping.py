@@ -5,7 +5,7 @@ runs the enabled steps and returns the names of those that did: an empty list me
 proxy must forward the client's original bytes untouched, because re-serialising JSON
 can break a provider's prefix cache and thinking-block signatures.
 
-The body is in the UPSTREAM protocol ("anthropic" Messages, "openai" Chat Completions,
+The body is in the UPSTREAM dialect ("anthropic" Messages, "openai" Chat Completions,
 "responses"), i.e. after any translation, right before sending. Options come from the
 provider's and the model's `shaping` tables (model wins) over defaults that are on where
 they are safe (see `options_for`).
@@ -55,7 +55,7 @@ def options_for(provider: Provider, model: Model) -> ShapingOptions:
     """Defaults, overridden by `[providers.X.shaping]`, overridden by `[models.Y.shaping]`.
 
     Defaults: strip the billing header everywhere except the real Anthropic API (which
-    bills by it); inject breakpoints and lift stray system messages for Anthropic-protocol
+    bills by it); inject breakpoints and lift stray system messages for Anthropic-dialect
     upstreams (a lift only fires on a body the API would reject anyway); a prompt_cache_key
     for OpenAI and OpenRouter, which document it, and any Responses upstream; OpenRouter
     pinning and privacy whenever they are configured. Unknown OpenAI-compatible servers get
@@ -65,12 +65,12 @@ def options_for(provider: Provider, model: Model) -> ShapingOptions:
     anthropic_api = host == "api.anthropic.com"
     flags: dict[str, bool] = {
         "strip_billing_header": not anthropic_api,
-        "inject_cache_control": provider.protocol == "anthropic",
+        "inject_cache_control": provider.dialect == "anthropic",
         "top_up_cache_control": False,
         "cache_ttl_1h": False,
-        "prompt_cache_key": provider.protocol == "responses"
-        or (provider.protocol == "openai" and (host == "api.openai.com" or provider.is_openrouter)),
-        "lift_system": provider.protocol == "anthropic",
+        "prompt_cache_key": provider.dialect == "responses"
+        or (provider.dialect == "openai" and (host == "api.openai.com" or provider.is_openrouter)),
+        "lift_system": provider.dialect == "anthropic",
         "pin": provider.is_openrouter,
         "privacy": provider.is_openrouter,
     }
@@ -78,11 +78,11 @@ def options_for(provider: Provider, model: Model) -> ShapingOptions:
     flags.update({k: v for k, v in model.shaping.items() if k in flags})
     return ShapingOptions(
         strip_billing_header=flags["strip_billing_header"],
-        inject_cache_control=flags["inject_cache_control"] and provider.protocol == "anthropic",
+        inject_cache_control=flags["inject_cache_control"] and provider.dialect == "anthropic",
         top_up_cache_control=flags["top_up_cache_control"],
         cache_ttl="1h" if flags["cache_ttl_1h"] else "5m",
-        prompt_cache_key=flags["prompt_cache_key"] and provider.protocol in ("openai", "responses"),
-        lift_system=flags["lift_system"] and provider.protocol == "anthropic",
+        prompt_cache_key=flags["prompt_cache_key"] and provider.dialect in ("openai", "responses"),
+        lift_system=flags["lift_system"] and provider.dialect == "anthropic",
         pin=tuple(model.pin) if flags["pin"] and provider.is_openrouter else (),
         privacy=tuple(provider.privacy.items()) if flags["privacy"] and provider.is_openrouter else (),
     )
@@ -294,12 +294,12 @@ def add_prompt_cache_key(body: dict[str, Any], session: str | None) -> bool:
 # -- entry points -------------------------------------------------------------------------
 
 
-def shape(body: dict[str, Any], protocol: str, opts: ShapingOptions, *, session: str | None) -> list[str]:
+def shape(body: dict[str, Any], dialect: str, opts: ShapingOptions, *, session: str | None) -> list[str]:
     """Apply the enabled steps in place; the names of those that changed the body."""
     done: list[str] = []
-    if opts.strip_billing_header and strip_billing_header(body, protocol):
+    if opts.strip_billing_header and strip_billing_header(body, dialect):
         done.append("strip_billing_header")
-    if protocol == "anthropic":
+    if dialect == "anthropic":
         if opts.lift_system and lift_system(body):
             done.append("lift_system")
         if opts.inject_cache_control and inject_cache_control(
@@ -311,6 +311,6 @@ def shape(body: dict[str, Any], protocol: str, opts: ShapingOptions, *, session:
         done.append("pin")
     if apply_privacy(body, opts.privacy, ours=pinned):
         done.append("privacy")
-    if protocol in ("openai", "responses") and opts.prompt_cache_key and add_prompt_cache_key(body, session):
+    if dialect in ("openai", "responses") and opts.prompt_cache_key and add_prompt_cache_key(body, session):
         done.append("prompt_cache_key")
     return done

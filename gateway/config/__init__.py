@@ -5,6 +5,7 @@ Importing this package never pulls in the server (Quart, aiohttp) or the launche
 
 from gateway.config.load import default_text, load, parse, resolve_ref
 from gateway.config.model import (
+    DIALECT_NAMES,
     LOOPBACK_HOSTS,
     PROTOCOLS,
     ROLES,
@@ -23,6 +24,7 @@ from gateway.config.model import (
 )
 
 __all__ = [
+    "DIALECT_NAMES",
     "LOOPBACK_HOSTS",
     "PROTOCOLS",
     "ROLES",

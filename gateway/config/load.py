@@ -20,8 +20,8 @@ from gateway.config.guards import build_capture, build_guards
 from gateway.config.model import (
     _LETTER,
     _REF,
+    DIALECT_NAMES,
     LOOPBACK_HOSTS,
-    PROTOCOLS,
     ROLES,
     Breaker,
     CacheSettings,
@@ -247,12 +247,21 @@ class _Builder:
         return Pool(name, self.positive(t, "rpm", w), self.positive(t, "rpd", w), self.positive(t, "tpm", w),
                     self.positive(t, "max_concurrency", w), tz)
 
+    def dialect(self, t: Mapping[str, Any], w: str) -> str:
+        """The provider's `dialect`; `protocol` is its old name, still read so existing files keep working."""
+        if "dialect" in t and "protocol" in t:
+            self.bad(f"{w}.protocol", "set `dialect` only (`protocol` is its old name), not both")
+        key = "protocol" if "protocol" in t and "dialect" not in t else "dialect"
+        dialect = self.get(t, key, str, w, "")
+        if dialect not in DIALECT_NAMES:
+            self.bad(f"{w}.{key}", f"must be one of {', '.join(DIALECT_NAMES)}, got {dialect!r}")
+        return dialect
+
     def provider(self, name: str, t: Mapping[str, Any]) -> Provider:
         w = f"providers.{name}"
-        self.unknown(t, {"protocol", "base_url", "api_key", "api_keys", "headers", "limits", "pool", "shaping", "privacy"}, w)
-        protocol = self.get(t, "protocol", str, w, "")
-        if protocol not in PROTOCOLS:
-            self.bad(f"{w}.protocol", f"must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
+        self.unknown(t, {"dialect", "protocol", "base_url", "api_key", "api_keys", "headers", "limits", "pool", "shaping",
+                         "privacy"}, w)
+        dialect = self.dialect(t, w)
         base_url = self.get(t, "base_url", str, w, "")
         if not re.match(r"^https?://", base_url):
             self.bad(f"{w}.base_url", f"must be an http(s) URL, got {base_url!r}")
@@ -266,7 +275,7 @@ class _Builder:
         pool = self.get(t, "pool", str, w) or self.get(limits, "pool", str, w + ".limits")
         return Provider(
             name=name,
-            protocol=protocol,
+            dialect=dialect,
             base_url=base_url.rstrip("/"),
             api_key=api_key,
             api_key_ref=api_key_ref,

@@ -17,7 +17,8 @@ from gateway.config.guards import Capture, Guards
 from gateway.config.record import field, record
 from gateway.config.team import LedgerSettings, StateSettings, url_secrets
 
-PROTOCOLS = ("anthropic", "openai", "responses")
+DIALECT_NAMES = ("anthropic", "openai", "responses")  # what a provider may speak: its `dialect` key
+PROTOCOLS = DIALECT_NAMES  # the name before the rename to `dialect`
 ROLES = ("big", "middle", "small", "long", "think", "web")
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 _REF = re.compile(r"^\$(?:\{(?P<b>[A-Za-z_][A-Za-z0-9_]*)\}|(?P<n>[A-Za-z_][A-Za-z0-9_]*))$")
@@ -74,7 +75,7 @@ class Price:
 @record
 class Provider:
     name: str
-    protocol: str
+    dialect: str
     base_url: str
     api_key: str | None = None
     api_key_ref: str | None = None

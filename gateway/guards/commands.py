@@ -68,76 +68,76 @@ def parse(text: str | None) -> Command | None:
     return Command(word if word in NAMES else "", arg.strip(), text.strip())
 
 
-def _user_messages(body: dict[str, Any], endpoint: str) -> tuple[list[Any], str]:
-    """(the list of turns, the key of the role field's user value) for the endpoint."""
-    if endpoint == "responses":
+def _user_messages(body: dict[str, Any], dialect: str) -> tuple[list[Any], str]:
+    """(the list of turns, the key of the role field's user value) for the dialect."""
+    if dialect == "responses":
         inp = body.get("input")
         return (inp if isinstance(inp, list) else []), "user"
-    if endpoint == "gemini":
+    if dialect == "gemini":
         return (body.get("contents") or []), "user"
     return (body.get("messages") or []), "user"
 
 
-def _content(turn: Any, endpoint: str) -> Any:
+def _content(turn: Any, dialect: str) -> Any:
     if not isinstance(turn, dict):
         return None
-    if endpoint == "gemini":
+    if dialect == "gemini":
         return [{"type": "text", "text": p["text"]} for p in turn.get("parts") or () if isinstance(p, dict)
                 and isinstance(p.get("text"), str)]
     return turn.get("content")
 
 
-def _is_user(turn: Any, endpoint: str) -> bool:
+def _is_user(turn: Any, dialect: str) -> bool:
     if not isinstance(turn, dict) or turn.get("role") != "user":
         return False
-    return endpoint != "responses" or turn.get("type", "message") == "message"
+    return dialect != "responses" or turn.get("type", "message") == "message"
 
 
-def _is_answer(turn: Any, endpoint: str) -> bool:
-    role = "model" if endpoint == "gemini" else "assistant"
+def _is_answer(turn: Any, dialect: str) -> bool:
+    role = "model" if dialect == "gemini" else "assistant"
     if not isinstance(turn, dict) or turn.get("role") != role:
         return False
-    if endpoint == "openai" and turn.get("tool_calls"):
+    if dialect == "openai" and turn.get("tool_calls"):
         return False
-    content = _content(turn, endpoint)
+    content = _content(turn, dialect)
     texts = [t for t in _texts(content) if t.strip()] if not isinstance(content, str) else [content]
-    if endpoint == "responses":
+    if dialect == "responses":
         texts = [p.get("text", "") for p in content or () if isinstance(p, dict)] if isinstance(content, list) else texts
     return bool(texts) and texts[0].lstrip().startswith(ANSWER_MARK)
 
 
-def find_command(body: dict[str, Any], endpoint: str) -> Command | None:
+def find_command(body: dict[str, Any], dialect: str) -> Command | None:
     """The command in the last turn, when that turn is the user's."""
-    turns, _ = _user_messages(body, endpoint)
-    if endpoint == "responses" and isinstance(body.get("input"), str):
+    turns, _ = _user_messages(body, dialect)
+    if dialect == "responses" and isinstance(body.get("input"), str):
         return parse(body["input"].lstrip())
-    if not turns or not _is_user(turns[-1], endpoint):
+    if not turns or not _is_user(turns[-1], dialect):
         return None
-    return parse(typed_text(_content(turns[-1], endpoint)))
+    return parse(typed_text(_content(turns[-1], dialect)))
 
 
-def strip_commands(body: dict[str, Any], endpoint: str) -> bool:
+def strip_commands(body: dict[str, Any], dialect: str) -> bool:
     """Remove earlier command turns and the gateway's answers from `body` (in place). True if any."""
-    turns, _ = _user_messages(body, endpoint)
+    turns, _ = _user_messages(body, dialect)
     if len(turns) < 2:
         return False
     drop: set[int] = set()
     for i, turn in enumerate(turns[:-1]):
-        if not _is_user(turn, endpoint):
+        if not _is_user(turn, dialect):
             continue
-        if parse(typed_text(_content(turn, endpoint))) is None:
+        if parse(typed_text(_content(turn, dialect))) is None:
             continue
         j = i + 1
-        while j < len(turns) - 1 and endpoint == "responses" and isinstance(turns[j], dict) \
+        while j < len(turns) - 1 and dialect == "responses" and isinstance(turns[j], dict) \
                 and turns[j].get("type") == "reasoning":
             j += 1
         drop.add(i)
-        if _is_answer(turns[j], endpoint):
+        if _is_answer(turns[j], dialect):
             drop.add(j)
     if not drop:
         return False
     kept = [t for i, t in enumerate(turns) if i not in drop]
-    key = "input" if endpoint == "responses" else "contents" if endpoint == "gemini" else "messages"
+    key = "input" if dialect == "responses" else "contents" if dialect == "gemini" else "messages"
     body[key] = kept
     return True
 

@@ -5,7 +5,7 @@
   note, and applies `!/model` / `!/tier` overrides to `inc` (route and tier).
 - `stream(tr, inc, ex, dialect)`: wraps the stream translator so tool calls are judged before
   the client sees them.
-- `body(parsed, protocol, inc, ex)`: the same for a whole answer, before translation.
+- `body(parsed, dialect, inc, ex)`: the same for a whole answer, before translation.
 
 Cheap when there is nothing to do: a request whose last turn is no command, from a conversation
 that never used one, whose last message carries no tool result and which declares no tools costs
@@ -38,13 +38,13 @@ UNGUARDED = "+unguarded"  # the launcher's `--unguarded`: /x/<agent>+unguarded/<
 class LazySchemas(Mapping[str, Mapping[str, Any]]):
     """The request's tool schemas, read only when a tool call is judged."""
 
-    def __init__(self, body: Mapping[str, Any], endpoint: str) -> None:
-        self._body, self._endpoint = body, endpoint
+    def __init__(self, body: Mapping[str, Any], dialect: str) -> None:
+        self._body, self._dialect = body, dialect
         self._map: dict[str, Mapping[str, Any]] | None = None
 
     def _get(self) -> dict[str, Mapping[str, Any]]:
         if self._map is None:
-            self._map = tool_schemas(self._body, self._endpoint)
+            self._map = tool_schemas(self._body, self._dialect)
         return self._map
 
     def __getitem__(self, key: str) -> Mapping[str, Any]:
@@ -81,27 +81,27 @@ class Guards:
         """The text to answer with (no upstream call), or None to go on (maybe with `inc` changed)."""
         cfg = self.config()
         key = key_for(ex.session, inc.ident.agent, inc.ident.route)
-        body, endpoint = inc.body, inc.endpoint
+        body, dialect = inc.body, inc.dialect
         changed = False
         if cfg.guards.commands:
-            cmd = commands.find_command(body, endpoint)  # the last turn only: no scan of the body
+            cmd = commands.find_command(body, dialect)  # the last turn only: no scan of the body
             if cmd is not None:
                 self.state.ensure(key).commands += 1
                 ex.guards.append({"action": "command", "tool": None, "rule": cmd.name or "unknown", "notes": []})
                 return answer(cmd, key, self.state, cfg, quotas)
             s = self.state.get(key)
             if s is not None and s.commands:  # only a conversation that used a command has any to strip
-                changed = commands.strip_commands(body, endpoint)
+                changed = commands.strip_commands(body, dialect)
         self._override(inc, key)
         settings = self.settings(inc.ident.tier, inc.path)
         if settings.loop:
-            verdict, n, tool = loop.verdict(body, endpoint, settings.loop)
+            verdict, n, tool = loop.verdict(body, dialect, settings.loop)
             if verdict == "stop":
                 ex.guards.append({"action": "stop", "tool": tool, "rule": "loop", "notes": [f"{n} repeats"]})
                 return loop.STOP.format(tool=tool, n=n)
             if verdict == "steer":
                 ex.guards.append({"action": "steer", "tool": tool, "rule": "loop", "notes": [f"{n} repeats"]})
-                loop.add_note(body, endpoint, loop.STEER.format(tool=tool, n=n))
+                loop.add_note(body, dialect, loop.STEER.format(tool=tool, n=n))
                 changed = True
         if changed:
             inc.raw = orjson.dumps(body)
@@ -127,14 +127,14 @@ class Guards:
         settings = self.settings(inc.ident.tier, inc.path)
         if not settings.tools_on:
             return tr
-        return wrap(tr, inc.endpoint, LazySchemas(inc.body, inc.endpoint), settings, Tally(ex=ex))
+        return wrap(tr, inc.dialect, LazySchemas(inc.body, inc.dialect), settings, Tally(ex=ex))
 
-    def body(self, parsed: Any, protocol: str, inc: Any, ex: Any) -> bool:
-        """Guard a whole answer in the upstream's `protocol`; True when it changed. Raises body.Broken."""
+    def body(self, parsed: Any, dialect: str, inc: Any, ex: Any) -> bool:
+        """Guard a whole answer in the upstream's `dialect`; True when it changed. Raises body.Broken."""
         if not inc.body.get("tools"):
             return False
         settings = self.settings(inc.ident.tier, inc.path)
-        return guard_body(parsed, protocol, LazySchemas(inc.body, inc.endpoint), settings, Tally(ex=ex))
+        return guard_body(parsed, dialect, LazySchemas(inc.body, inc.dialect), settings, Tally(ex=ex))
 
     def ask_again(self, ex: Any) -> bool:
         """True once per model when its last attempt failed on a tool call that could not be repaired.
@@ -151,8 +151,8 @@ class Guards:
         self.state.remember(ex)
 
 
-def local_answer(text: str, endpoint: str, stream: bool, model: str) -> tuple[bytes, str]:
+def local_answer(text: str, dialect: str, stream: bool, model: str) -> tuple[bytes, str]:
     """(body, content type) of the gateway's own answer in the client's dialect."""
     if stream:
-        return stream_answer(text, endpoint, model or "xx-gateway"), "text/event-stream"
-    return orjson.dumps(json_answer(text, endpoint, model or "xx-gateway")), "application/json"
+        return stream_answer(text, dialect, model or "xx-gateway"), "text/event-stream"
+    return orjson.dumps(json_answer(text, dialect, model or "xx-gateway")), "application/json"

@@ -88,31 +88,31 @@ _TURNS = {"anthropic": _turns_anthropic, "openai": _turns_chat, "responses": _tu
           "gemini": _turns_gemini}
 
 
-def ends_with_tool_result(body: dict[str, Any], endpoint: str) -> bool:
+def ends_with_tool_result(body: dict[str, Any], dialect: str) -> bool:
     """The cheap gate: only a request answering a tool call can be a loop."""
-    if endpoint == "responses":
+    if dialect == "responses":
         inp = body.get("input")
         last = inp[-1] if isinstance(inp, list) and inp else None
         return isinstance(last, dict) and str(last.get("type", "")).endswith("_output")
-    key = "contents" if endpoint == "gemini" else "messages"
+    key = "contents" if dialect == "gemini" else "messages"
     msgs = body.get(key)
     last = msgs[-1] if isinstance(msgs, list) and msgs else None
     if not isinstance(last, dict):
         return False
-    if endpoint == "openai":
+    if dialect == "openai":
         return last.get("role") == "tool"
-    parts = last.get("parts" if endpoint == "gemini" else "content")
-    kind = "functionResponse" if endpoint == "gemini" else "tool_result"
+    parts = last.get("parts" if dialect == "gemini" else "content")
+    kind = "functionResponse" if dialect == "gemini" else "tool_result"
     return isinstance(parts, list) and any(isinstance(p, dict) and (p.get("type") == kind or kind in p) for p in parts)
 
 
-def repeats(body: dict[str, Any], endpoint: str, cap: int = 64) -> tuple[int, str]:
+def repeats(body: dict[str, Any], dialect: str, cap: int = 64) -> tuple[int, str]:
     """(how many assistant turns in a row ended with the same tool calls, the tool's name)."""
-    if endpoint not in _TURNS or not ends_with_tool_result(body, endpoint):
+    if dialect not in _TURNS or not ends_with_tool_result(body, dialect):
         return 0, ""
     first: list[str] | None = None
     n = 0
-    for calls in _TURNS[endpoint](body):
+    for calls in _TURNS[dialect](body):
         if calls is None or (first is not None and calls != first):
             break
         first = first or calls
@@ -122,11 +122,11 @@ def repeats(body: dict[str, Any], endpoint: str, cap: int = 64) -> tuple[int, st
     return n, (first[0].split("\0", 1)[0] if first else "")
 
 
-def verdict(body: dict[str, Any], endpoint: str, limit: int) -> tuple[str, int, str]:
+def verdict(body: dict[str, Any], dialect: str, limit: int) -> tuple[str, int, str]:
     """("", n, tool) nothing to do · ("steer", n, tool) add a note · ("stop", n, tool) answer and stop."""
     if limit <= 0:
         return "", 0, ""
-    n, tool = repeats(body, endpoint, cap=2 * limit)
+    n, tool = repeats(body, dialect, cap=2 * limit)
     if n >= 2 * limit:
         return "stop", n, tool
     if n >= limit:
@@ -134,19 +134,19 @@ def verdict(body: dict[str, Any], endpoint: str, limit: int) -> tuple[str, int, 
     return "", n, tool
 
 
-def add_note(body: dict[str, Any], endpoint: str, text: str) -> None:
-    """The steering note after the last message, in the endpoint's shape (mutates `body`)."""
-    if endpoint == "anthropic":
+def add_note(body: dict[str, Any], dialect: str, text: str) -> None:
+    """The steering note after the last message, in the dialect's shape (mutates `body`)."""
+    if dialect == "anthropic":
         last = body["messages"][-1]
         content = last.get("content")
         if isinstance(content, str):
             content = [{"type": "text", "text": content}]
         last["content"] = [*content, {"type": "text", "text": text}]
-    elif endpoint == "openai":
+    elif dialect == "openai":
         body["messages"] = [*body["messages"], {"role": "user", "content": text}]
-    elif endpoint == "responses":
+    elif dialect == "responses":
         body["input"] = [*body["input"], {"type": "message", "role": "user",
                                           "content": [{"type": "input_text", "text": text}]}]
-    elif endpoint == "gemini":
+    elif dialect == "gemini":
         last = body["contents"][-1]
         last["parts"] = [*last.get("parts", []), {"text": text}]

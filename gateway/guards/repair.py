@@ -135,7 +135,7 @@ def _coerce_value(value: Any, wanted: Any) -> Any:
     return _NOT_JSON
 
 
-def tool_schemas(body: Mapping[str, Any], endpoint: str) -> dict[str, Mapping[str, Any]]:
+def tool_schemas(body: Mapping[str, Any], dialect: str) -> dict[str, Mapping[str, Any]]:
     """name -> input schema of every tool the request declares, in any dialect."""
     out: dict[str, Mapping[str, Any]] = {}
     tools = body.get("tools")

@@ -1,7 +1,7 @@
 """Shared bits of the protocol modules: JSON helpers, ids, and the neutral stream events.
 
 Every stream translator is a parser (upstream dialect -> neutral events) feeding an emitter
-(neutral events -> the endpoint's dialect). The neutral vocabulary is deliberately small so
+(neutral events -> the client's dialect). The neutral vocabulary is deliberately small so
 that each new dialect costs one parser and one emitter, not one translator per pair.
 """
 

@@ -15,7 +15,7 @@ IMAGE_TOKENS = 1600
 MESSAGE_OVERHEAD = 4
 TOOL_OVERHEAD = 8
 
-# the parts of a request that reach the model, per protocol
+# the parts of a request that reach the model, per dialect
 _PROMPT_KEYS = {
     "anthropic": ("system", "messages", "tools"),
     "openai": ("messages", "tools", "functions"),
@@ -76,12 +76,12 @@ def _walk(value: Any) -> int:
     return total
 
 
-def estimate(body: dict[str, Any], protocol: str) -> int:
-    """Prompt tokens of `body` (a request in `protocol`'s dialect): system, messages, tools."""
+def estimate(body: dict[str, Any], dialect: str) -> int:
+    """Prompt tokens of `body` (a request in `dialect`'s dialect): system, messages, tools."""
     if not isinstance(body, dict):
         return 0
     total = 0
-    for key in _PROMPT_KEYS.get(protocol, _PROMPT_KEYS["anthropic"]):
+    for key in _PROMPT_KEYS.get(dialect, _PROMPT_KEYS["anthropic"]):
         value = body.get(key)
         if value is None:
             continue

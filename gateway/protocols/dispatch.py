@@ -1,11 +1,11 @@
 """The one entry point the proxy calls: translate a request, a response body, or a stream.
 
-Protocol names: "anthropic" | "openai" (Chat Completions) | "responses" | "gemini".
-For requests `src` is the endpoint the agent called and `dst` the upstream's protocol; for
-responses and streams `src` is the upstream's protocol and `dst` the endpoint's.
+Dialects: "anthropic" | "openai" (Chat Completions) | "responses" | "gemini".
+For requests `src` is the dialect the agent called and `dst` the upstream's dialect; for
+responses and streams `src` is the upstream's dialect and `dst` the client's.
 Requests go through Chat Completions as the hub (it is what most free models speak);
 response bodies go through an Anthropic message (it has thinking, tool use and cache usage).
-Same protocol on both sides is the identity: bytes the gateway need not change stay unchanged.
+Same dialect on both sides is the identity: bytes the gateway need not change stay unchanged.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def _to_chat(
         return rt.request_to_chat(body, model=model)
     if src == "gemini":
         return gemini_translate.request_to_chat(body, model=model, stream=bool(stream))
-    raise TranslationError(f"unknown request protocol {src!r}")
+    raise TranslationError(f"unknown request dialect {src!r}")
 
 
 def translate_request(
@@ -100,7 +100,7 @@ _FROM_HUB: dict[str, Callable[..., dict[str, Any]]] = {
 def translate_response(
     body: dict[str, Any], src: str, dst: str, *, requested_model: str, upstream_model: str = ""
 ) -> dict[str, Any]:
-    """A non-streamed answer from a `src` upstream, in the `dst` endpoint's dialect.
+    """A non-streamed answer from a `src` upstream, in the `dst` dialect.
 
     Raises UpstreamMalformed (before any byte is sent: the proxy may fall back) when the
     upstream answer cannot be translated, e.g. tool arguments that are not JSON.
@@ -114,5 +114,5 @@ def translate_response(
     if dst == "anthropic":
         return {**hub, "model": requested_model}
     if dst not in _FROM_HUB:
-        raise TranslationError(f"unknown endpoint protocol {dst!r}")
+        raise TranslationError(f"unknown client dialect {dst!r}")
     return _FROM_HUB[dst](hub, requested_model=requested_model)

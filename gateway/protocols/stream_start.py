@@ -21,7 +21,7 @@ from gateway.protocols.sse import SSEDecoder, SSEEvent
 from gateway.protocols.upstream_errors import error_object, failed
 
 
-def in_stream_error(protocol: str, event: SSEEvent) -> Failed | None:
+def in_stream_error(dialect: str, event: SSEEvent) -> Failed | None:
     """The error an upstream event carries, or None when it is an ordinary event.
 
     Chat: a chunk with an `error` object (OpenRouter, vLLM) or `finish_reason: "error"`
@@ -36,12 +36,12 @@ def in_stream_error(protocol: str, event: SSEEvent) -> Failed | None:
     name = event.event if event.event != "message" else str(data.get("type") or "")
     if name == "error":
         return failed(error_object(data))
-    if protocol == "responses" and name == "response.failed":
+    if dialect == "responses" and name == "response.failed":
         response = data.get("response") if isinstance(data.get("response"), dict) else {}
         return failed(response.get("error") or "the upstream response failed")
     if isinstance(data.get("error"), dict | str) and data["error"]:
         return failed(data["error"])
-    choices = data.get("choices") if protocol == "openai" else None
+    choices = data.get("choices") if dialect == "openai" else None
     first = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
     if first.get("finish_reason") == "error":
         return Failed("upstream error: the provider failed mid-stream (finish_reason=error)")
@@ -67,8 +67,8 @@ class FirstEvent:
     It decodes on the side and keeps nothing but its decoder, so the caller holds the bytes.
     """
 
-    def __init__(self, protocol: str) -> None:
-        self.protocol = protocol
+    def __init__(self, dialect: str) -> None:
+        self.dialect = dialect
         self._decoder = SSEDecoder()
         self.verdict: Verdict | None = None
 
@@ -89,11 +89,11 @@ class FirstEvent:
 
     def _judge(self, events: list[SSEEvent]) -> None:
         for event in events:
-            error = in_stream_error(self.protocol, event)
+            error = in_stream_error(self.dialect, event)
             if error is not None:
                 self.verdict = Verdict("error", error)
                 return
-            if not preamble(self.protocol, event):
+            if not preamble(self.dialect, event):
                 self.verdict = Verdict("content")
                 return
 
@@ -106,7 +106,7 @@ _CHAT_CONTENT = ("content", "tool_calls", "reasoning_content", "reasoning", "rea
                  "function_call")
 
 
-def preamble(protocol: str, event: SSEEvent) -> bool:
+def preamble(dialect: str, event: SSEEvent) -> bool:
     """An event that opens a stream but says nothing yet: Anthropic's `message_start`,
     Responses' `response.created`/`in_progress`, a Chat chunk with only a role (or Azure's prompt
     filter results). An error after it still means the model served nothing, so fall back."""
@@ -116,9 +116,9 @@ def preamble(protocol: str, event: SSEEvent) -> bool:
     if not isinstance(data, dict):
         return False  # garbage is for the translator to refuse
     name = event.event if event.event != "message" else str(data.get("type") or "")
-    if protocol in PREAMBLE:
-        return name in PREAMBLE[protocol]
-    if protocol != "openai" or data.get("usage"):
+    if dialect in PREAMBLE:
+        return name in PREAMBLE[dialect]
+    if dialect != "openai" or data.get("usage"):
         return False
     choices = data.get("choices") or []
     for choice in choices if isinstance(choices, list) else []:

@@ -1,7 +1,7 @@
 """Stateful stream translators: `feed(upstream bytes) -> client bytes`, `close() -> final bytes`.
 
 A translator is a parser (upstream dialect -> neutral events) plus an emitter (neutral
-events -> the endpoint's dialect). Output depends only on the sequence of SSE events, never
+events -> the client's dialect). Output depends only on the sequence of SSE events, never
 on how the upstream bytes were split. Nothing escapes: an internal error becomes the
 dialect's error event, and after an error or the end everything else is ignored.
 """
@@ -110,14 +110,14 @@ _TERMINAL = {
 
 
 class PassThrough:
-    """Same protocol on both sides: bytes go out unchanged, but only whole events.
+    """Same dialect on both sides: bytes go out unchanged, but only whole events.
 
     Holding back a trailing partial event means an error appended at close() never lands in
     the middle of one. Usage and the end marker are read on the side.
     """
 
-    def __init__(self, protocol: str) -> None:
-        self.protocol = protocol
+    def __init__(self, dialect: str) -> None:
+        self.dialect = dialect
         self.usage = Usage()
         self.started = False
         self.failed: str | None = None
@@ -142,7 +142,7 @@ class PassThrough:
         out = bytes(self._held[:cut])
         del self._held[:cut]
         self.started = True
-        if self._ended and not self._held and self.protocol in _TERMINAL_PROTOCOLS:
+        if self._ended and not self._held and self.dialect in _TERMINAL_PROTOCOLS:
             self.done = True  # the end marker went out: nothing more to send, even at close()
         return out
 
@@ -154,57 +154,57 @@ class PassThrough:
         self._watch(self._decoder.flush())
         if self._ended:
             out = bytes(self._held) + (b"\n\n" if self._held.strip() else b"")  # blank lines need no end
-        elif self.failed and not reason and self.protocol == "openai":
+        elif self.failed and not reason and self.dialect == "openai":
             out = bytes(self._held) + b"data: [DONE]\n\n"  # the error chunk went out; end it as OpenAI does
         else:
             message = self.failed if self.failed and not reason else reason or CUT
             self.failed = self.failed or message
-            if self.protocol == "responses":  # SDKs check the failed response is the one created
+            if self.dialect == "responses":  # SDKs check the failed response is the one created
                 out = responses.stream_error(
                     message, response_id=self._response_id, sequence_number=self._seq + 1
                 )
             else:
-                out = _STREAM_ERRORS[self.protocol](message, "api_error")
+                out = _STREAM_ERRORS[self.dialect](message, "api_error")
         if out:
             self.started = True
         return out
 
     def _watch(self, events: list) -> None:
         for sse in events:
-            if self.protocol == "openai" and sse.data.strip() == "[DONE]":
+            if self.dialect == "openai" and sse.data.strip() == "[DONE]":
                 self._ended = True
                 continue
             data = loads_or_none(sse.data)
             name = sse.event
             if name == "message" and isinstance(data, dict) and isinstance(data.get("type"), str):
                 name = data["type"]
-            if self.protocol == "responses" and isinstance(data, dict):
+            if self.dialect == "responses" and isinstance(data, dict):
                 self._seq = max(self._seq, data.get("sequence_number") or 0)
                 if isinstance(data.get("response"), dict) and self._response_id is None:
                     self._response_id = data["response"].get("id")
-            usage = _USAGE[self.protocol](name, data)
+            usage = _USAGE[self.dialect](name, data)
             if usage:
                 self.usage.merge(usage)
-            if name in _TERMINAL.get(self.protocol, ()):
+            if name in _TERMINAL.get(self.dialect, ()):
                 self._ended = True
-            if self.protocol == "gemini" and isinstance(data, dict):
+            if self.dialect == "gemini" and isinstance(data, dict):
                 cands = data.get("candidates") or []
                 if any(isinstance(c, dict) and c.get("finishReason") for c in cands):
                     self._ended = True
-            err = _error_in(self.protocol, name, data)
+            err = _error_in(self.dialect, name, data)
             if err is not None:
-                self._ended = self._ended or self.protocol not in ("openai", "responses")
+                self._ended = self._ended or self.dialect not in ("openai", "responses")
                 self.failed = self.failed or str(err.get("message") if isinstance(err, dict) else err)
 
 
-def _error_in(protocol: str, name: str, data: object) -> object | None:
+def _error_in(dialect: str, name: str, data: object) -> object | None:
     """The error object an event carries, if any. Chat and Responses streams go on after it
     (`[DONE]`, `response.failed`), so only the other dialects end at the error itself."""
     if not isinstance(data, dict):
         return None
     if name == "error":
         return error_object(data)
-    if protocol == "responses" and name == "response.failed" and isinstance(data.get("response"), dict):
+    if dialect == "responses" and name == "response.failed" and isinstance(data.get("response"), dict):
         return data["response"].get("error") or "the upstream response failed"
     return data.get("error") or None
 
@@ -218,7 +218,7 @@ def stream_translator(
     now: int | None = None,
     upstream_model: str = "",
 ) -> StreamTranslator | PassThrough:
-    """`src` is the upstream's protocol, `dst` the endpoint's.
+    """`src` is the upstream's dialect, `dst` the client's.
 
     `upstream_model`: the configured upstream id (Model.id) that signs captured reasoning (see
     translate_response). `ids` and `now` pin ids and timestamps, for reproducible output in tests.

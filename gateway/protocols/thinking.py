@@ -77,7 +77,7 @@ def _keep(block: dict[str, Any], model_id: str, same_protocol: bool, target: str
         # ours: only worth keeping for the model that reasoned, and never for a real Anthropic API
         return payload["m"] == model_id and target != "anthropic"
     if block.get("signature"):
-        return same_protocol  # a provider's own signature: only its own protocol can judge it
+        return same_protocol  # a provider's own signature: only its own dialect can judge it
     return True  # unsigned thinking text carries no binding
 
 
@@ -102,27 +102,27 @@ def _drop_anthropic(body: dict[str, Any], model_id: str, same: bool, target: str
 
 
 def drop_foreign_thinking(
-    body: dict[str, Any], protocol: str, model_id: str, *, target: str | None = None
+    body: dict[str, Any], dialect: str, model_id: str, *, target: str | None = None
 ) -> bool:
     """Drop thinking the answering model did not write; True when `body` changed (mutated in place).
 
-    `protocol` is the dialect of `body`, `model_id` the upstream id about to answer, `target`
-    the upstream's protocol (defaults to `protocol`). Signatures the gateway minted name their
-    model; other signed blocks are kept only when the body goes to the same protocol.
+    `dialect` is the dialect of `body`, `model_id` the upstream id about to answer, `target`
+    the upstream's dialect (defaults to `dialect`). Signatures the gateway minted name their
+    model; other signed blocks are kept only when the body goes to the same dialect.
     """
-    target = target or protocol
-    same = target == protocol
+    target = target or dialect
+    same = target == dialect
     changed = False
-    if protocol == "anthropic":
+    if dialect == "anthropic":
         changed = _drop_anthropic(body, model_id, same, target)
-    elif protocol == "openai" and not same:
+    elif dialect == "openai" and not same:
         for msg in body.get("messages") or []:
             if isinstance(msg, dict) and msg.get("role") == "assistant":
                 for name in ("reasoning_details", "reasoning_content", "reasoning"):
                     if name in msg:
                         del msg[name]
                         changed = True
-    elif protocol == "responses" and not same and isinstance(body.get("input"), list):
+    elif dialect == "responses" and not same and isinstance(body.get("input"), list):
         kept_items = [i for i in body["input"] if not (isinstance(i, dict) and i.get("type") == "reasoning")]
         if len(kept_items) != len(body["input"]):
             body["input"] = kept_items

@@ -2,7 +2,7 @@
 
 Each is served bare (`/v1/...`, the default tier, the agent guessed from headers) and under
 the launcher's `/x/<agent>/<route>/<tier>` prefix. A body is parsed and validated once here;
-anything malformed gets a 400 in the endpoint's own dialect before the proxy sees it.
+anything malformed gets a 400 in the client's own dialect before the proxy sees it.
 `count_tokens` (Claude Code calls it often) and the model lists are answered locally and
 never spend upstream quota. Authentication is not here: routes/auth.py gates every route.
 """
@@ -32,15 +32,15 @@ def _json(obj: object) -> Response:
     return Response(orjson.dumps(obj), content_type="application/json")
 
 
-async def read_json(endpoint: str) -> tuple[dict | None, bytes, Response | None]:
+async def read_json(dialect: str) -> tuple[dict | None, bytes, Response | None]:
     raw = await request.get_data(cache=False)
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        return None, raw, json_error(endpoint, 400, f"request body is not valid JSON: {exc}")
-    problem = validate(endpoint, body)
+        return None, raw, json_error(dialect, 400, f"request body is not valid JSON: {exc}")
+    problem = validate(dialect, body)
     if problem:
-        return None, raw, json_error(endpoint, 400, problem)
+        return None, raw, json_error(dialect, 400, problem)
     return body, raw, None
 
 
@@ -49,28 +49,28 @@ def bare_ident() -> Ident:
 
 
 def register(app: Quart, rt: Runtime, proxy: Proxy) -> None:
-    async def serve(endpoint: str, ident: Ident, model: str | None = None, stream: bool | None = None) -> Response:
-        body, raw, problem = await read_json(endpoint)
+    async def serve(dialect: str, ident: Ident, model: str | None = None, stream: bool | None = None) -> Response:
+        body, raw, problem = await read_json(dialect)
         if problem is not None or body is None:
             return problem  # type: ignore[return-value]
-        inc = Incoming(endpoint, ident, request.path, raw, body, request.headers,
+        inc = Incoming(dialect, ident, request.path, raw, body, request.headers,
                        stream=body.get("stream") is True if stream is None else stream,
                        model=model if model is not None else str(body.get("model", "")))
         return await proxy.handle(inc)
 
-    for suffix, endpoint in ENDPOINTS.items():
+    for suffix, dialect in ENDPOINTS.items():
 
-        async def bare(endpoint: str = endpoint) -> Response:
-            return await serve(endpoint, bare_ident())
+        async def bare(dialect: str = dialect) -> Response:
+            return await serve(dialect, bare_ident())
 
-        async def prefixed(agent: str, route: str, tier: str, endpoint: str = endpoint) -> Response:
+        async def prefixed(agent: str, route: str, tier: str, dialect: str = dialect) -> Response:
             ident = from_prefix(agent, route, tier)
             if isinstance(ident, str):
-                return json_error(endpoint, 404, ident)
-            return await serve(endpoint, ident)
+                return json_error(dialect, 404, ident)
+            return await serve(dialect, ident)
 
-        app.add_url_rule(suffix, f"bare_{endpoint}", bare, methods=["POST"])
-        app.add_url_rule(PREFIX + suffix, f"prefixed_{endpoint}", prefixed, methods=["POST"])
+        app.add_url_rule(suffix, f"bare_{dialect}", bare, methods=["POST"])
+        app.add_url_rule(PREFIX + suffix, f"prefixed_{dialect}", prefixed, methods=["POST"])
 
     async def gemini(call: str, agent: str | None = None, route: str | None = None, tier: str | None = None) -> Response:
         """Gemini puts the model and streaming in the URL (`/v1beta/models/<m>:streamGenerateContent`)."""

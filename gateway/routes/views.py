@@ -64,7 +64,7 @@ def model_row(rt: Runtime, name: str) -> dict[str, Any]:
     provider = cfg.providers.get(model.provider)
     row: dict[str, Any] = {
         "name": name, "provider": model.provider, "id": model.id,
-        "protocol": provider.protocol if provider else None, "free": model.free, "pool": cfg.pool_of(model),
+        "dialect": provider.dialect if provider else None, "free": model.free, "pool": cfg.pool_of(model),
         "tiers": {t.name: [r for r, names in t.roles.items() if name in names] or (["ranked"] if t.rank else [])
                   for t in cfg.tiers.values() if t.rank or any(name in names for names in t.roles.values())},
     }

@@ -49,13 +49,13 @@ def _claude_user_id_session(body: Mapping[str, Any]) -> str | None:
     return sid if sep and sid else None
 
 
-def session_key(headers: Mapping[str, str], body: Mapping[str, Any], endpoint: str) -> str | None:
+def session_key(headers: Mapping[str, str], body: Mapping[str, Any], dialect: str) -> str | None:
     """A short stable hash naming the conversation, or None when the agent sends no id."""
     h = {k.lower(): v for k, v in headers.items()}
     for name in _HEADERS[:2]:
         if h.get(name):
             return _hash(name, h[name])
-    if endpoint == "anthropic" and (sid := _claude_user_id_session(body)):
+    if dialect == "anthropic" and (sid := _claude_user_id_session(body)):
         return _hash("x-claude-code-session-id", sid)
     for name in _HEADERS[2:]:
         if h.get(name):

@@ -116,7 +116,7 @@ class Governor:
         attempt.key = key.fp or None
         attempt.row.key = attempt.key
         if key.value:
-            set_auth(attempt.headers, attempt.provider.protocol, key.value)
+            set_auth(attempt.headers, attempt.provider.dialect, key.value)
 
     def on_response(self, attempt: UpstreamAttempt, opened: Opened) -> None:
         rt, model = self.rt, attempt.model
@@ -178,9 +178,9 @@ class Governor:
         return {"timeouts": self.gates.timeouts, "queued": len(waits), "wait_p95_s": round(p95, 3)}
 
 
-def set_auth(headers: dict[str, str], protocol: str, value: str) -> None:
+def set_auth(headers: dict[str, str], dialect: str, value: str) -> None:
     """The chosen key in the provider's auth header (the same places upstream.auth_headers uses)."""
-    if protocol == "anthropic":
+    if dialect == "anthropic":
         headers["x-api-key"] = value
     else:
         headers["authorization"] = f"Bearer {value}"

@@ -42,7 +42,7 @@ _HIGH_EFFORT = ("high", "xhigh", "max")
 
 def classify(
     body: Mapping[str, Any],
-    endpoint: str,
+    dialect: str,
     headers: Mapping[str, str],
     tier: Tier,
     *,
@@ -65,18 +65,18 @@ def classify(
     # other signals refine (a tool-result turn is still middle); any other xx-<role> is final.
     if explicit and explicit != "big" and (explicit not in OPTIONAL_ROLES or explicit in listed):
         return explicit
-    if _SMALL_MODEL.search(_bare(requested)) or _is_side_call(body, endpoint):
+    if _SMALL_MODEL.search(_bare(requested)) or _is_side_call(body, dialect):
         return "small"
-    if "web" in listed and _has_web_search(body, endpoint):
+    if "web" in listed and _has_web_search(body, dialect):
         return "web"
-    if "think" in listed and _wants_thinking(body, endpoint):
+    if "think" in listed and _wants_thinking(body, dialect):
         return "think"
     if "long" in listed:
         if tokens is None:
-            tokens = count_tokens.estimate(dict(body), endpoint)
+            tokens = count_tokens.estimate(dict(body), dialect)
         if tokens > long_threshold:
             return "long"
-    if _ends_with_tool_result(body, endpoint):
+    if _ends_with_tool_result(body, dialect):
         return "middle"
     return "big"
 
@@ -108,12 +108,12 @@ def _text(value: Any) -> str:
     return ""
 
 
-def _system_text(body: Mapping[str, Any], endpoint: str) -> str:
-    if endpoint == "anthropic":
+def _system_text(body: Mapping[str, Any], dialect: str) -> str:
+    if dialect == "anthropic":
         return _text(body.get("system"))
-    if endpoint == "gemini":
+    if dialect == "gemini":
         return _text(body.get("systemInstruction") or body.get("system_instruction"))
-    if endpoint == "responses":
+    if dialect == "responses":
         items = body.get("input") if isinstance(body.get("input"), list) else []
         sys_items = [i for i in items if isinstance(i, Mapping) and i.get("role") in ("system", "developer")]
         return _text(body.get("instructions")) + "\n" + _text(sys_items)
@@ -121,15 +121,15 @@ def _system_text(body: Mapping[str, Any], endpoint: str) -> str:
     return _text([m for m in msgs if isinstance(m, Mapping) and m.get("role") in ("system", "developer")])
 
 
-def _is_side_call(body: Mapping[str, Any], endpoint: str) -> bool:
+def _is_side_call(body: Mapping[str, Any], dialect: str) -> bool:
     """A helper call an agent makes beside the main loop (tool-less, or a known housekeeping sub-agent)."""
     if body.get("tools"):
-        return bool(_SUBAGENT_PROMPT.search(_system_text(body, endpoint)))
-    if endpoint == "gemini":
+        return bool(_SUBAGENT_PROMPT.search(_system_text(body, dialect)))
+    if dialect == "gemini":
         gen = body.get("generationConfig") or {}
         if isinstance(gen, Mapping) and (gen.get("responseJsonSchema") or gen.get("responseSchema")):
             return True
-    return bool(_SIDE_PROMPT.search(_system_text(body, endpoint)))
+    return bool(_SIDE_PROMPT.search(_system_text(body, dialect)))
 
 
 def _tool_types(body: Mapping[str, Any]) -> list[str]:
@@ -139,32 +139,32 @@ def _tool_types(body: Mapping[str, Any]) -> list[str]:
     return [str(t.get("type", "")) for t in tools if isinstance(t, Mapping)]
 
 
-def _has_web_search(body: Mapping[str, Any], endpoint: str) -> bool:
+def _has_web_search(body: Mapping[str, Any], dialect: str) -> bool:
     """Server-side search tools, not an agent's own WebSearch function tool."""
-    if endpoint == "gemini":
+    if dialect == "gemini":
         tools = body.get("tools") if isinstance(body.get("tools"), list) else []
         return any(isinstance(t, Mapping) and ("googleSearch" in t or "google_search" in t) for t in tools)
-    if endpoint == "openai" and body.get("web_search_options") is not None:
+    if dialect == "openai" and body.get("web_search_options") is not None:
         return True
     return any(t.startswith("web_search") for t in _tool_types(body))
 
 
-def _wants_thinking(body: Mapping[str, Any], endpoint: str) -> bool:
-    if endpoint == "anthropic":
+def _wants_thinking(body: Mapping[str, Any], dialect: str) -> bool:
+    if dialect == "anthropic":
         th = body.get("thinking")
         if not isinstance(th, Mapping) or th.get("type") != "enabled":
             return False
         budget = th.get("budget_tokens")
         return isinstance(budget, int) and budget > 0
-    if endpoint == "openai":
+    if dialect == "openai":
         effort = body.get("reasoning_effort")
         if effort is None and isinstance(body.get("reasoning"), Mapping):  # OpenRouter's form
             effort = body["reasoning"].get("effort")
         return effort in _HIGH_EFFORT
-    if endpoint == "responses":
+    if dialect == "responses":
         reasoning = body.get("reasoning")
         return isinstance(reasoning, Mapping) and reasoning.get("effort") in _HIGH_EFFORT
-    if endpoint == "gemini":
+    if dialect == "gemini":
         gen = body.get("generationConfig")
         tc = gen.get("thinkingConfig") if isinstance(gen, Mapping) else None
         if not isinstance(tc, Mapping):
@@ -174,13 +174,13 @@ def _wants_thinking(body: Mapping[str, Any], endpoint: str) -> bool:
     return False
 
 
-def _ends_with_tool_result(body: Mapping[str, Any], endpoint: str) -> bool:
-    if endpoint == "responses":
+def _ends_with_tool_result(body: Mapping[str, Any], dialect: str) -> bool:
+    if dialect == "responses":
         items = body.get("input")
         if not isinstance(items, list) or not items or not isinstance(items[-1], Mapping):
             return False
         return str(items[-1].get("type", "")).endswith("_call_output")
-    if endpoint == "gemini":
+    if dialect == "gemini":
         contents = body.get("contents")
         if not isinstance(contents, list) or not contents or not isinstance(contents[-1], Mapping):
             return False
@@ -190,7 +190,7 @@ def _ends_with_tool_result(body: Mapping[str, Any], endpoint: str) -> bool:
     if not isinstance(msgs, list) or not msgs or not isinstance(msgs[-1], Mapping):
         return False
     last = msgs[-1]
-    if endpoint == "anthropic":
+    if dialect == "anthropic":
         content = last.get("content")
         return (
             last.get("role") == "user"

@@ -59,12 +59,12 @@ class ProbeResult:
         return {k: v for k, v in asdict(self).items() if v is not None and k != "reached"}
 
 
-def request_body(protocol: str, model_id: str) -> dict[str, Any]:
-    if protocol == "anthropic":
+def request_body(dialect: str, model_id: str) -> dict[str, Any]:
+    if dialect == "anthropic":
         return {"model": model_id, "max_tokens": MAX_TOKENS, "stream": True,
                 "tools": [{"name": TOOL["name"], "description": TOOL["description"], "input_schema": TOOL["parameters"]}],
                 "messages": [{"role": "user", "content": PROMPT}]}
-    if protocol == "responses":
+    if dialect == "responses":
         return {"model": model_id, "max_output_tokens": MAX_TOKENS, "stream": True, "input": PROMPT,
                 "tools": [{"type": "function", **TOOL}]}
     return {"model": model_id, "max_tokens": MAX_TOKENS, "stream": True, "stream_options": {"include_usage": True},
@@ -74,8 +74,8 @@ def request_body(protocol: str, model_id: str) -> dict[str, Any]:
 class Collector:
     """Folds a probe's SSE events (any dialect) into: first-token time, tool name, argument text, usage."""
 
-    def __init__(self, protocol: str, started: float) -> None:
-        self.protocol = protocol
+    def __init__(self, dialect: str, started: float) -> None:
+        self.dialect = dialect
         self.started = started
         self.first: float | None = None
         self.tool: str | None = None
@@ -98,9 +98,9 @@ class Collector:
         if isinstance(obj.get("error"), dict) or obj.get("type") in ("error", "response.failed"):
             err = obj.get("error") if isinstance(obj.get("error"), dict) else obj.get("response", {}).get("error") or {}
             self.error = f"error event: {str(err.get('message') or err)[:200]}"
-        elif self.protocol == "anthropic":
+        elif self.dialect == "anthropic":
             self._anthropic(obj)
-        elif self.protocol == "responses":
+        elif self.dialect == "responses":
             self._responses(obj)
         else:
             self._chat(obj)
@@ -191,20 +191,20 @@ def check_arguments(tool: str, text: str) -> tuple[bool, str | None]:
 async def probe(session: aiohttp.ClientSession, provider: Provider, model_id: str, budget: Budget,
                 timeouts: Timeouts, secrets: list[str] | tuple[str, ...] = ()) -> ProbeResult:
     """Send one probe (after taking one unit of budget) and judge it; never raises for upstream trouble."""
-    if provider.protocol not in SUFFIX:
-        return ProbeResult(False, f"no probe for protocol {provider.protocol!r}", reached=False)
+    if provider.dialect not in SUFFIX:
+        return ProbeResult(False, f"no probe for dialect {provider.dialect!r}", reached=False)
     if not budget.take():
         return ProbeResult(False, "probe budget spent", reached=False)
-    url = provider.base_url + SUFFIX[provider.protocol]
+    url = provider.base_url + SUFFIX[provider.dialect]
     headers = {"content-type": "application/json", "accept": "text/event-stream", **auth_headers(provider)}
-    if provider.protocol == "anthropic":
+    if provider.dialect == "anthropic":
         headers["anthropic-version"] = "2023-06-01"
-    body = json.dumps(request_body(provider.protocol, model_id)).encode()
+    body = json.dumps(request_body(provider.dialect, model_id)).encode()
     started = time.monotonic()
     total_s = timeouts.first_byte + timeouts.idle
     try:
         async with asyncio.timeout(total_s):
-            return await _exchange(session, url, body, headers, timeouts, provider.protocol, started, secrets)
+            return await _exchange(session, url, body, headers, timeouts, provider.dialect, started, secrets)
     except TimeoutError:
         return ProbeResult(False, f"timed out after {total_s:g}s", total_ms=_r((time.monotonic() - started) * 1000))
     except UpstreamError as exc:
@@ -213,13 +213,13 @@ async def probe(session: aiohttp.ClientSession, provider: Provider, model_id: st
 
 
 async def _exchange(session: aiohttp.ClientSession, url: str, body: bytes, headers: dict[str, str], timeouts: Timeouts,
-                    protocol: str, started: float, secrets: Any) -> ProbeResult:
+                    dialect: str, started: float, secrets: Any) -> ProbeResult:
     opened = await open_stream(session, url, body, headers, timeouts)
     try:
         if opened.status >= 400:
             text = (await opened.read_all(timeouts.idle, limit=65536)).decode(errors="replace")
             return ProbeResult(False, f"HTTP {opened.status}: {_scrub(_message(text), secrets)}", status=opened.status)
-        collector = Collector(protocol, started)
+        collector = Collector(dialect, started)
         decoder = SSEDecoder()
         chunk = opened.first
         while chunk:

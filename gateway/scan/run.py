@@ -104,8 +104,8 @@ async def _catalog(session: aiohttp.ClientSession, config: Config, p: Provider, 
     if p.api_key_ref and not p.api_key:
         out.error = f"no API key ({p.api_key_ref} unset)"
         return out
-    headers = auth_headers(p) | ({"anthropic-version": "2023-06-01"} if p.protocol == "anthropic" else {})
-    url = p.base_url + ("/v1/models" if p.protocol == "anthropic" else "/models")
+    headers = auth_headers(p) | ({"anthropic-version": "2023-06-01"} if p.dialect == "anthropic" else {})
+    url = p.base_url + ("/v1/models" if p.dialect == "anthropic" else "/models")
     try:
         out.requests += 1
         raw = await _get(session, url, headers, timeouts)
@@ -182,7 +182,7 @@ def _model_for(e: Entry, config: Config) -> Model:
 
 def _exchange(model: Model, r: ProbeResult, t0: float, t1: float) -> Exchange:
     ok = r.ok
-    ex = Exchange(started=t0, ended=t1, agent=SCAN_AGENT, route="scan", endpoint="probe", path="/xx/scan",
+    ex = Exchange(started=t0, ended=t1, agent=SCAN_AGENT, route="scan", dialect="probe", path="/xx/scan",
                   requested_model=model.id, stream=True, status=r.status or 0, outcome="ok" if ok else "error",
                   model=model.name if ok else None, provider=model.provider if ok else None, error=None if ok else r.reason)
     ex.attempts.append(Attempt(model.name, model.provider, "ok" if ok else "error", r.status, r.total_ms or 0.0,

@@ -166,9 +166,9 @@ def scan_config_text(url: str, *, port: int = 8082, context: int | None = None, 
     models = "".join(f'[models.{n}]\nprovider = "openrouter"\nid = "{i}"\nfree = true\n{ctx}\n' for n, i in configured)
     return (
         f'[gateway]\nhost = "127.0.0.1"\nport = {int(port)}\ndefault_tier = "free"\n\n'
-        f'[providers.openrouter]\nprotocol = "openai"\nbase_url = "{url}/api/v1"\n\n'
-        f'[providers.flaky]\nprotocol = "openai"\nbase_url = "{url}/bad/api/v1"\n\n'
-        f'[providers.compat]\nprotocol = "openai"\nbase_url = "{url}/v1"\n\n'
+        f'[providers.openrouter]\ndialect = "openai"\nbase_url = "{url}/api/v1"\n\n'
+        f'[providers.flaky]\ndialect = "openai"\nbase_url = "{url}/bad/api/v1"\n\n'
+        f'[providers.compat]\ndialect = "openai"\nbase_url = "{url}/v1"\n\n'
         f"{models}"
         '[models.flaky-model]\nprovider = "flaky"\nid = "some/model"\n\n'
         '[models.compat-nowindow]\nprovider = "compat"\nid = "sim/nemotron-3-nano:free"\nfree = true\n\n'

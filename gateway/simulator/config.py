@@ -60,9 +60,9 @@ def sim_config_text(url: str, *, port: int = 8082, state_hint: str = "", rpm: in
     parts = [
         "# xx demo: every provider below is the local simulator; no API key is needed.\n" + hint,
         f'[gateway]\nhost = "127.0.0.1"\nport = {int(port)}\ndefault_tier = "free"\n',
-        f'[providers.sim-anthropic]\nprotocol = "anthropic"\nbase_url = "{url}"\n',
-        f'[providers.sim-openai]\nprotocol = "openai"\nbase_url = "{url}/v1"\n',
-        f'[providers.sim-responses]\nprotocol = "responses"\nbase_url = "{url}/v1"\n',
+        f'[providers.sim-anthropic]\ndialect = "anthropic"\nbase_url = "{url}"\n',
+        f'[providers.sim-openai]\ndialect = "openai"\nbase_url = "{url}/v1"\n',
+        f'[providers.sim-responses]\ndialect = "responses"\nbase_url = "{url}/v1"\n',
         f"[pools.sim-free]              # shared by the free models, like OpenRouter's account-wide limits\n"
         f"rpm = {int(rpm)}\nrpd = {int(rpd)}\n",
     ]

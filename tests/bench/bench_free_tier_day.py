@@ -71,7 +71,7 @@ class CompressedClock:
 def default_config_for(sim_url: str, port: int, *, two_or_keys: bool) -> str:
     text = default_text().replace("port = 8082", f"port = {port}")
     for name in PROVIDERS:  # every provider is the simulator playing that provider
-        text = re.sub(rf'(\[providers\.{name}\]\nprotocol = "openai"[^\n]*\nbase_url = )"[^"]+"',
+        text = re.sub(rf'(\[providers\.{name}\]\n(?:dialect|protocol) = "openai"[^\n]*\nbase_url = )"[^"]+"',
                       rf'\1"{sim_url}/p/{name}/v1"', text)
     if two_or_keys:
         text = text.replace('# api_keys = ["$OPENROUTER_API_KEY_2"]', 'api_keys = ["$OPENROUTER_API_KEY_2"]')
@@ -85,7 +85,7 @@ def seed_config_for(sim_url: str, port: int) -> str:
         for n, i in (("kimi-free", "moonshotai/kimi-k2.6:free"), ("nemotron-free", "nvidia/nemotron-3-super-120b-a12b:free"),
                      ("deepseek-free", "deepseek/deepseek-v4-flash:free"), ("gpt-oss-free", "openai/gpt-oss-120b:free"),
                      ("nano-free", "nvidia/nemotron-3-nano-30b-a3b:free")))
-    return (f'[gateway]\nport = {port}\ndefault_tier = "free"\n\n[providers.openrouter]\nprotocol = "openai"\n'
+    return (f'[gateway]\nport = {port}\ndefault_tier = "free"\n\n[providers.openrouter]\ndialect = "openai"\n'
             f'base_url = "{sim_url}/p/openrouter/v1"\napi_key = "$OPENROUTER_API_KEY"\n\n{models}\n'
             '[tiers.free]\nletter = "f"\nbig = ["kimi-free", "nemotron-free", "deepseek-free", "gpt-oss-free"]\n'
             'middle = ["deepseek-free", "nemotron-free", "kimi-free"]\nsmall = ["nano-free", "gpt-oss-free"]\n')

@@ -129,7 +129,7 @@ def measure(requests: int) -> dict:
 
             cfg = parse(sim_config_text(sim_url), env={})
             tier = next(t for t in cfg.tiers.values() if t.roles.get("big")
-                        and cfg.providers[cfg.models[t.roles["big"][0]].provider].protocol == "openai")
+                        and cfg.providers[cfg.models[t.roles["big"][0]].provider].dialect == "openai")
             model_id = cfg.models[tier.roles["big"][0]].id
             direct = sim_url + "/v1/chat/completions"
             via = f"{gw_url}/x/bench/p/{tier.name}/v1/chat/completions"

@@ -89,7 +89,7 @@ def micro(iterations: int) -> dict[str, Any]:
                                                                                               requested_model="m")
 
     def once(src: str, on: bool) -> float:
-        inc = SimpleNamespace(endpoint="anthropic", ident=Ident("claude", "p", "f"), path="/x/claude/p/f/v1/messages",
+        inc = SimpleNamespace(dialect="anthropic", ident=Ident("claude", "p", "f"), path="/x/claude/p/f/v1/messages",
                               raw=raw, body=body, headers={}, stream=True, model="claude-sonnet-4-6")
         ex = Exchange(session="s")
         data = ans[src]
@@ -104,7 +104,7 @@ def micro(iterations: int) -> dict[str, Any]:
         return time.perf_counter() - t0
 
     def body_once(on: bool) -> float:
-        inc = SimpleNamespace(endpoint="anthropic", ident=Ident("claude", "p", "f"), path="/x/claude/p/f/v1/messages",
+        inc = SimpleNamespace(dialect="anthropic", ident=Ident("claude", "p", "f"), path="/x/claude/p/f/v1/messages",
                               raw=raw, body=body, headers={}, stream=False, model="m")
         t0 = time.perf_counter()
         parsed = orjson.loads(json_answer)

@@ -30,12 +30,12 @@ def first_big(cfg: Config, tier: str) -> tuple[str, str]:
 
 def anthropic_tier(cfg: Config) -> str:
     return next(t.name for t in cfg.tiers.values()
-                if cfg.providers[cfg.models[t.models_for("big")[0]].provider].protocol == "anthropic")
+                if cfg.providers[cfg.models[t.models_for("big")[0]].provider].dialect == "anthropic")
 
 
 def tier_speaking(cfg: Config, protocol: str) -> str:
     return next(t.name for t in cfg.tiers.values()
-                if t.roles.get("big") and cfg.providers[cfg.models[t.models_for("big")[0]].provider].protocol == protocol)
+                if t.roles.get("big") and cfg.providers[cfg.models[t.models_for("big")[0]].provider].dialect == protocol)
 
 
 def test_anthropic_sdk_json_and_stream(setup) -> None:

@@ -23,7 +23,7 @@ BODY = {"model": "x", "max_tokens": 300, "stream": True,
 def setup(simulator_thread, make_gateway):
     cfg = config_for(simulator_thread.url, free_port())
     tier = next(t for t in cfg.tiers.values() if t.roles.get("big")
-                and cfg.providers[cfg.models[t.roles["big"][0]].provider].protocol == "anthropic")
+                and cfg.providers[cfg.models[t.roles["big"][0]].provider].dialect == "anthropic")
     model = cfg.models[tier.roles["big"][0]]
     return simulator_thread, make_gateway(cfg), tier.name, model
 
@@ -144,7 +144,7 @@ def test_stall_before_first_byte_times_out_cleanly(simulator_thread, make_gatewa
     cfg = replace(cfg, gateway=replace(cfg.gateway, timeouts=Timeouts(connect=2, first_byte=0.5, idle=0.5)))
     gw = make_gateway(cfg)
     tier = next(t for t in cfg.tiers.values() if t.roles.get("big")
-                and cfg.providers[cfg.models[t.roles["big"][0]].provider].protocol == "anthropic")
+                and cfg.providers[cfg.models[t.roles["big"][0]].provider].dialect == "anthropic")
     for name in tier.roles["big"]:
         simulator_thread.always(cfg.models[name].id, {"kind": "stall", "seconds": 3})
     t0 = time.monotonic()

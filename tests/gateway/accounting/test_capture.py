@@ -87,7 +87,7 @@ def test_cli(tmp_path: Path) -> None:
     assert on.returncode == 0 and json.loads(on.stdout)["on"] is True
     state = Path(json.loads(on.stdout)["file"]).parent.parent
     cap = Capture(state)
-    rec = cap.begin("0123abcd", agent="claude", endpoint="anthropic")
+    rec = cap.begin("0123abcd", agent="claude", dialect="anthropic")
     assert rec is not None
     rec.request({}, b'{"messages": []}')
     rec.finish(200, "ok")

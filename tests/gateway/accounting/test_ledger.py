@@ -30,3 +30,34 @@ async def test_a_row_that_cannot_be_committed_fails_its_writer(tmp_path: Path, c
     await ledger.write(Exchange(agent="t"))  # the lock is gone: writes work again
     assert ledger.written == 1 and ledger.count() == 1
     ledger.close()
+
+
+OLD_SCHEMA = """
+CREATE TABLE exchanges (
+    id TEXT PRIMARY KEY, started REAL NOT NULL, first_byte REAL, ended REAL,
+    agent TEXT, route TEXT, tier TEXT, role TEXT, endpoint TEXT, path TEXT, session TEXT,
+    requested_model TEXT, model TEXT, provider TEXT, stream INTEGER, status INTEGER, outcome TEXT,
+    input INTEGER, output INTEGER, cache_read INTEGER, cache_write INTEGER, usage_reported INTEGER,
+    cache_class TEXT, cost REAL, saved REAL, error TEXT, attempts TEXT, skipped TEXT
+);
+"""
+
+
+async def test_a_ledger_from_before_the_dialect_rename_keeps_its_rows(tmp_path: Path) -> None:
+    """The column `endpoint` (the name before `dialect`) is renamed in place: old rows read back with `dialect`."""
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(OLD_SCHEMA)
+    old.execute("INSERT INTO exchanges (id, started, agent, endpoint, path) VALUES ('old1', 1.0, 'claude', 'anthropic',"
+                " '/v1/messages')")
+    old.commit()
+    old.close()
+    ledger = Ledger(path)
+    await ledger.write(Exchange(id="new1", started=2.0, agent="codex", dialect="responses"))
+    rows = {r["id"]: r for r in ledger.recent()}
+    ledger.close()
+    assert rows["old1"]["dialect"] == "anthropic" and rows["old1"]["path"] == "/v1/messages"
+    assert rows["new1"]["dialect"] == "responses"
+    assert all("endpoint" not in r for r in rows.values())
+    columns = {row[1] for row in sqlite3.connect(path).execute("PRAGMA table_info(exchanges)")}
+    assert "dialect" in columns and "endpoint" not in columns

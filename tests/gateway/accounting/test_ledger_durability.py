@@ -42,7 +42,7 @@ def write_config(tmp_path: Path, sim_url: str, key_ref: str | None = None) -> Pa
     text = sim_config_text(sim_url, port=free_port(), rpm=100_000, rpd=1_000_000)
     if key_ref:
         for proto in ("anthropic", "openai", "responses"):
-            text = text.replace(f'protocol = "{proto}"', f'protocol = "{proto}"\napi_key = "{key_ref}"')
+            text = text.replace(f'dialect = "{proto}"', f'dialect = "{proto}"\napi_key = "{key_ref}"')
     cfg = tmp_path / "config.toml"
     cfg.write_text(text)
     return cfg
@@ -53,7 +53,7 @@ def chat_tier(cfg_path: Path):
 
     cfg = parse(cfg_path.read_text(), env={"SIM_KEY": FAKE_KEY})
     tier = next(t for t in cfg.tiers.values() if t.roles.get("big")
-                and cfg.providers[cfg.models[t.roles["big"][0]].provider].protocol == "openai")
+                and cfg.providers[cfg.models[t.roles["big"][0]].provider].dialect == "openai")
     return cfg, tier
 
 

@@ -66,7 +66,7 @@ def sse_entry(**kw: Any) -> Entry:
         },
         chunks=list(SSE_CHUNKS),
         stream=True,
-        protocol="anthropic",
+        dialect="anthropic",
         tier="free",
         model="kimi-free",
         provider="openrouter",
@@ -179,7 +179,7 @@ def test_sse_round_trip_is_byte_exact_chunk_for_chunk(cache: ReplayCache) -> Non
 def test_json_round_trip_is_byte_exact(cache: ReplayCache) -> None:
     k = cache.key("openai", "free", body(stream=False))
     entry = Entry(
-        status=200, headers={"content-type": "application/json"}, chunks=[JSON_BODY], protocol="openai"
+        status=200, headers={"content-type": "application/json"}, chunks=[JSON_BODY], dialect="openai"
     )
     cache.put(k, entry)
     got = cache.get(k)
@@ -234,7 +234,7 @@ def test_put_purges_expired_entries(cache: ReplayCache, clock: Clock) -> None:
 
 def test_stats_entries_and_clear(cache: ReplayCache, clock: Clock) -> None:
     cache.put("a", sse_entry())
-    cache.put("b", Entry(status=200, headers={}, chunks=[JSON_BODY], protocol="openai"))
+    cache.put("b", Entry(status=200, headers={}, chunks=[JSON_BODY], dialect="openai"))
     cache.get("a")
     cache.get("a")
     s = cache.stats()

@@ -8,7 +8,7 @@ from gateway.config import ConfigError, default_text, parse
 
 BASE = """
 [providers.p]
-protocol = "openai"
+dialect = "openai"
 base_url = "http://127.0.0.1:9/v1"
 [models.m]
 provider = "p"
@@ -43,9 +43,9 @@ INVALID = [
     ("[gateway]\nhost = '0.0.0.0'\n" + BASE, "gateway.host: '0.0.0.0' is not loopback"),
     ("[gateway]\ndefault_tier = 'nope'\n" + BASE, "gateway.default_tier: unknown tier 'nope'"),
     ("[gateway]\nbogus = 1\n" + BASE, "gateway.bogus: unknown key"),
-    (BASE.replace('protocol = "openai"', 'protocol = "grpc"'), "providers.p.protocol: must be one of"),
+    (BASE.replace('dialect = "openai"', 'dialect = "grpc"'), "providers.p.dialect: must be one of"),
     (BASE.replace('base_url = "http://127.0.0.1:9/v1"', 'base_url = "ftp://x"'), "providers.p.base_url: must be an http(s) URL"),
-    (BASE.replace('protocol = "openai"', 'protocol = "openai"\napi_key = "sk-literal"'), "providers.p.api_key: must be a \"$VAR\" reference"),
+    (BASE.replace('dialect = "openai"', 'dialect = "openai"\napi_key = "sk-literal"'), "providers.p.api_key: must be a \"$VAR\" reference"),
     (BASE.replace('provider = "p"', 'provider = "q"'), "models.m.provider: unknown provider 'q'"),
     (BASE.replace('big = ["m"]', 'big = ["zz"]'), "tiers.free.big: unknown model 'zz'"),
     (BASE.replace('letter = "f"', 'letter = "FF"'), "tiers.free.letter: must be one lowercase letter"),
@@ -54,9 +54,19 @@ INVALID = [
     (BASE + "[pools.x]\nrpm = -1\n", "pools.x.rpm: must be a positive integer"),
     (BASE + "[breaker]\nfailures = 'three'\n", "breaker.failures: must be int"),
     (BASE.replace('id = "up/m"', 'id = "up/m"\npool = "ghost"'), "models.m.pool: unknown pool 'ghost'"),
+    (BASE.replace('dialect = "openai"', 'dialect = "openai"\nprotocol = "openai"'),
+     "providers.p.protocol: set `dialect` only (`protocol` is its old name), not both"),
+    (BASE.replace('dialect = "openai"', 'protocol = "grpc"'), "providers.p.protocol: must be one of"),
     ("providers = 3\n", "providers: must be a table"),
     ("this is = = not toml", "not valid TOML"),
 ]
+
+
+@pytest.mark.parametrize("key", ["dialect", "protocol"])
+def test_dialect_key_and_its_old_name_protocol(key: str) -> None:
+    """`dialect` is the provider's key; `protocol`, its name before, still loads so existing files keep working."""
+    cfg = parse(BASE.replace('dialect = "openai"', f'{key} = "anthropic"'), env={})
+    assert cfg.providers["p"].dialect == "anthropic"
 
 
 @pytest.mark.parametrize(("text", "expected"), INVALID, ids=[e for _, e in INVALID])
@@ -69,7 +79,7 @@ def test_invalid_shapes_are_named(text: str, expected: str) -> None:
 
 
 def test_all_problems_reported_at_once() -> None:
-    text = BASE.replace('protocol = "openai"', 'protocol = "x"').replace('big = ["m"]', 'big = ["zz"]')
+    text = BASE.replace('dialect = "openai"', 'dialect = "x"').replace('big = ["m"]', 'big = ["zz"]')
     with pytest.raises(ConfigError) as info:
         parse(text, env={})
     assert len(info.value.problems) == 2

@@ -34,7 +34,7 @@ guards = { loop = 2 }
 
 
 def inc(body: dict[str, Any], endpoint: str = "anthropic", path: str = "/x/claude/p/f/v1/messages") -> Any:
-    return SimpleNamespace(endpoint=endpoint, ident=Ident("claude", "p", "f"), path=path, raw=orjson.dumps(body),
+    return SimpleNamespace(dialect=endpoint, ident=Ident("claude", "p", "f"), path=path, raw=orjson.dumps(body),
                            body=body, headers={}, stream=False, model=str(body.get("model", "")))
 
 

@@ -72,7 +72,7 @@ def test_the_budget_is_hard() -> None:
 @pytest.mark.parametrize("protocol", ["openai", "anthropic", "responses"])
 def test_real_probes_against_the_simulator(simulator_thread, protocol: str) -> None:
     base = simulator_thread.url + ("" if protocol == "anthropic" else "/v1")
-    provider = Provider(name="sim", protocol=protocol, base_url=base)
+    provider = Provider(name="sim", dialect=protocol, base_url=base)
     budget = Budget(3)
 
     async def run() -> list:

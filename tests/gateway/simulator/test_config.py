@@ -10,7 +10,7 @@ def test_sim_config_parses_and_points_at_the_simulator() -> None:
     url = "http://127.0.0.1:41234"
     cfg = parse(sim_config_text(url, port=9999, state_hint="state in /tmp/x\nstop with xx demo --stop"), env={})
     assert cfg.gateway.port == 9999 and cfg.gateway.default_tier == "free"
-    assert {p.name: (p.protocol, p.base_url) for p in cfg.providers.values()} == {
+    assert {p.name: (p.dialect, p.base_url) for p in cfg.providers.values()} == {
         "sim-anthropic": ("anthropic", url),
         "sim-openai": ("openai", url + "/v1"),
         "sim-responses": ("responses", url + "/v1"),
