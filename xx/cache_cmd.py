@@ -69,7 +69,7 @@ def _print_ls(rows: list[dict[str, Any]]) -> None:
         kind = "sse" if r["stream"] else "json"
         flag = "  (expired)" if r["expired"] else ""
         print(
-            f"{r['key'][:12]:<12} {r['protocol'] or '-':<9} {r['tier'] or '-':<10} {(r['model'] or '-')[:22]:<22}"
+            f"{r['key'][:12]:<12} {r.get('dialect') or r.get('protocol') or '-':<9} {r['tier'] or '-':<10} {(r['model'] or '-')[:22]:<22}"
             f" {kind:<6} {_size(r['bytes']):>9} {r['hits']:>5}  {_age(r['last_used'], now)}{flag}"
         )
 

@@ -28,7 +28,7 @@ def _config_enabled() -> bool:
 
 def _summary(r: dict[str, Any]) -> dict[str, Any]:
     ups = r.get("upstream") or []
-    return {"id": r.get("id"), "started": r.get("started"), "agent": r.get("agent"), "endpoint": r.get("endpoint"),
+    return {"id": r.get("id"), "started": r.get("started"), "agent": r.get("agent"), "dialect": r.get("dialect") or r.get("endpoint"),
             "models": [u.get("model") for u in ups], "status": r.get("status"), "outcome": r.get("outcome"),
             "request_bytes": (r.get("client_request") or {}).get("bytes"),
             "response_bytes": (r.get("client_response") or {}).get("bytes")}
@@ -37,7 +37,7 @@ def _summary(r: dict[str, Any]) -> dict[str, Any]:
 def _line(s: dict[str, Any]) -> str:
     t = time.strftime("%H:%M:%S", time.localtime(s["started"])) if s.get("started") else "--:--:--"
     models = ",".join(m for m in s["models"] if m) or "-"
-    return (f"{t}  {s['id']}  {s['agent'] or '-':<9} {s['endpoint'] or '-':<10} {models:<28} "
+    return (f"{t}  {s['id']}  {s['agent'] or '-':<9} {s['dialect'] or '-':<10} {models:<28} "
             f"{s['status'] or '-':>3} {s['request_bytes'] or 0:>8}B in {s['response_bytes'] or 0:>8}B out")
 
 

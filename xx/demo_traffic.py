@@ -32,7 +32,7 @@ CYCLE_S = 60.0  # the director's timeline repeats with this period
 @dataclass(frozen=True, slots=True)
 class AgentSpec:
     name: str  # the agent in the URL, as the launcher would set it
-    endpoint: str  # anthropic | chat | responses
+    dialect: str  # anthropic | chat | responses
     tier: str
     model: str  # what the agent asks for (the gateway routes by tier and role)
     headers: Mapping[str, str]
@@ -44,7 +44,7 @@ class AgentSpec:
     @property
     def path(self) -> str:
         suffix = {"anthropic": "/v1/messages", "chat": "/v1/chat/completions", "responses": "/v1/responses"}
-        return f"/x/{self.name}/p/{self.tier}{suffix[self.endpoint]}"
+        return f"/x/{self.name}/p/{self.tier}{suffix[self.dialect]}"
 
 
 AGENTS: tuple[AgentSpec, ...] = (
@@ -152,10 +152,10 @@ def request_for(conv: Conversation, *, small: bool = False) -> tuple[str, dict[s
     """(path, headers, body) for the conversation's current turn, in its agent's dialect."""
     spec = conv.spec
     headers = {"content-type": "application/json", **spec.headers, "x-xx-agent": spec.name}
-    if spec.endpoint == "anthropic":
+    if spec.dialect == "anthropic":
         headers["x-claude-code-session-id"] = conv.session
         body = _anthropic(conv, small)
-    elif spec.endpoint == "chat":
+    elif spec.dialect == "chat":
         body = _chat(conv)
     else:
         headers["session_id"] = conv.session

@@ -31,7 +31,7 @@ def from_config(cfg: Config) -> list[dict[str, Any]]:
         p = cfg.providers.get(m.provider)
         tiers = {t.name: [r for r, names in t.roles.items() if name in names] or (["ranked"] if t.rank == "scan" and
                  name in found else []) for t in cfg.tiers.values()}
-        rows.append({"name": name, "provider": m.provider, "id": m.id, "protocol": p.protocol if p else None,
+        rows.append({"name": name, "provider": m.provider, "id": m.id, "dialect": p.dialect if p else None,
                      "free": m.free, "pool": cfg.pool_of(m), "tiers": {k: v for k, v in tiers.items() if v},
                      "state": "unconfigured" if p and p.api_key_ref and not p.api_key else None, "detail": None,
                      **model_fields(view, m), "discovered": name in found})

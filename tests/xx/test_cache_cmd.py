@@ -41,7 +41,7 @@ def seed(env: dict[str, str], n: int, *, age_s: float = 0.0) -> Path:
                 headers={"content-type": "text/event-stream"},
                 chunks=[b"event: message_start\n\n", b"event: message_stop\n\n"],
                 stream=True,
-                protocol="anthropic",
+                dialect="anthropic",
                 tier="free",
                 model="kimi-free",
             ),

@@ -35,12 +35,12 @@ def test_init_validate_and_invalid_exit_1(env: dict[str, str], tmp_path: Path) -
     assert "# xx configuration" in cfg.read_text()
     assert xx(env, "config", "init").returncode == 1  # never clobbers silently
     assert xx(env, "config", "validate").returncode == 0
-    cfg.write_text(cfg.read_text().replace('protocol = "openai"', 'protocol = "nope"', 1))
+    cfg.write_text(cfg.read_text().replace('dialect = "openai"', 'dialect = "nope"', 1))
     r = xx(env, "config", "validate", "--json")
     assert r.returncode == 1
     report = json.loads(r.stdout)
     assert report["valid"] is False
-    assert any("providers.openrouter.protocol" in p for p in report["problems"])
+    assert any("providers.openrouter.dialect" in p for p in report["problems"])
 
 
 def test_show_masks_secrets(env: dict[str, str], tmp_path: Path) -> None:

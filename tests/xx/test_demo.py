@@ -135,11 +135,11 @@ def test_requests_grow_a_stable_prefix_above_the_cache_minimum() -> None:
         assert path.startswith(f"/x/{spec.name}/p/{spec.tier}/v1/")
         a, b = json.dumps(first), json.dumps(second)
         assert len(b) > len(a) > 4 * 1024  # over 1024 tokens at 4 bytes a token
-        if spec.endpoint == "anthropic":
+        if spec.dialect == "anthropic":
             assert second["system"][0]["cache_control"] == {"type": "ephemeral"}
             assert second["system"] == first["system"]
             assert second["messages"][0]["content"][0]["text"] == first["messages"][0]["content"][0]["text"]
-        key = {"anthropic": "messages", "chat": "messages", "responses": "input"}[spec.endpoint]
+        key = {"anthropic": "messages", "chat": "messages", "responses": "input"}[spec.dialect]
         assert len(second[key]) > len(first[key])
 
 

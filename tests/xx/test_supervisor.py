@@ -104,7 +104,7 @@ def test_hot_reload_and_invalid_edit_keeps_last_valid(env) -> None:
         time.sleep(0.2)
     assert "sim-added" in models(), "a valid edit is applied without a restart"
     assert httpx.get(url + "/ready", timeout=5).json()["problems"] == []
-    cfg.write_text(text.replace('protocol = "openai"', 'protocol = "carrier-pigeon"'))
+    cfg.write_text(text.replace('dialect = "openai"', 'dialect = "carrier-pigeon"'))
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and not httpx.get(url + "/ready", timeout=5).json()["problems"]:
         time.sleep(0.2)

@@ -198,7 +198,7 @@ def model_detail(row: Mapping[str, Any], now: float | None = None) -> Table_:
     lines: list[tuple[str, Any]] = [
         ("state", state_text(row, now)),
         ("detail", Text(str(row.get("detail") or "-"), style="red" if row.get("detail") else "")),
-        ("provider", f"{row.get('provider') or '-'}  ({row.get('protocol') or '-'})  id {row.get('id') or '-'}"),
+        ("provider", f"{row.get('provider') or '-'}  ({row.get('dialect') or row.get('protocol') or '-'})  id {row.get('id') or '-'}"),
         ("tiers", tiers_text(row.get("tiers"))),
         ("pool", str(row.get("pool") or "-")),
         ("requests", f"{row.get('requests', '-')}  failures {row.get('failures', '-')}  ok {fmt.pct(row.get('success_rate'))}"),

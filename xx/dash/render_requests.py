@@ -250,8 +250,8 @@ def exchange_detail(ex: Mapping[str, Any]) -> RenderableType:
             f"{ex.get('agent')}   route {ex.get('route')}   tier {ex.get('tier') or '-'}   role {ex.get('role')}",
         ),
         (
-            "endpoint",
-            f"{ex.get('endpoint') or '-'} {ex.get('path') or ''}   stream {'yes' if ex.get('stream') else 'no'}",
+            "dialect",
+            f"{ex.get('dialect') or ex.get('endpoint') or '-'} {ex.get('path') or ''}   stream {'yes' if ex.get('stream') else 'no'}",
         ),
         ("session", str(ex.get("session") or "-")),
         ("requested", str(ex.get("requested_model") or "-")),
