@@ -61,6 +61,7 @@ MIGRATIONS: list[str] = [
     ALTER TABLE exchanges ADD COLUMN IF NOT EXISTS instance TEXT;
     CREATE INDEX IF NOT EXISTS exchanges_token_started ON exchanges(token, started);
     """,
+    "ALTER TABLE exchanges RENAME COLUMN endpoint TO dialect",  # one name for the API family (issue 11)
 ]
 # Columns the Exchange row gains later (gateway.accounting.ledger.COLUMNS) are added on start
 # with these types; any other new column is TEXT.
