@@ -22,7 +22,7 @@ from gateway.errors import StreamTooLarge
 from gateway.protocols.sse import MAX_EVENT, SSEDecoder, SSEEvent
 from gateway.protocols.streams import PassThrough
 
-TERMINAL_PROTOCOLS = ("anthropic", "openai", "responses")  # gemini streams have no end marker
+TERMINAL_DIALECTS = ("anthropic", "openai", "responses")  # gemini streams have no end marker
 
 
 class CheckedPassThrough(PassThrough):
@@ -54,7 +54,7 @@ class CheckedPassThrough(PassThrough):
         del self._held[:cut]
         self._held_at += cut
         self.started = True
-        if self._ended and not self._held and self.dialect in TERMINAL_PROTOCOLS:
+        if self._ended and not self._held and self.dialect in TERMINAL_DIALECTS:
             self.done = True  # the end marker went out: nothing more to send, even at close()
         return out
 

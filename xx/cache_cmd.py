@@ -63,7 +63,7 @@ def _print_ls(rows: list[dict[str, Any]]) -> None:
         return
     now = time.time()
     print(
-        f"{'KEY':<12} {'PROTOCOL':<9} {'TIER':<10} {'MODEL':<22} {'KIND':<6} {'SIZE':>9} {'HITS':>5}  LAST USED"
+        f"{'KEY':<12} {'DIALECT':<9} {'TIER':<10} {'MODEL':<22} {'KIND':<6} {'SIZE':>9} {'HITS':>5}  LAST USED"
     )
     for r in rows:
         kind = "sse" if r["stream"] else "json"

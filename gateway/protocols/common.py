@@ -17,7 +17,7 @@ from typing import Any
 
 from gateway.exchange import Usage
 
-PROTOCOLS = ("anthropic", "openai", "responses", "gemini")
+ALL_DIALECTS = ("anthropic", "openai", "responses", "gemini")
 
 
 def dumps(obj: Any) -> str:

@@ -64,7 +64,7 @@ def normalize_kind(kind: str | None, status: int) -> str:
 
 
 class TranslationError(ValueError):
-    """A request that cannot be expressed in the target protocol: the gateway answers 400 with this text."""
+    """A request that cannot be expressed in the target dialect: the gateway answers 400 with this text."""
 
     status = 400
 

@@ -101,7 +101,7 @@ _USAGE = {
     "responses": responses.usage_from_event,
     "gemini": gemini.usage_from_event,
 }
-_TERMINAL_PROTOCOLS = ("anthropic", "openai", "responses")  # gemini streams have no end marker
+_TERMINAL_DIALECTS = ("anthropic", "openai", "responses")  # gemini streams have no end marker
 _TERMINAL = {
     "anthropic": ("message_stop", "error"),
     # not `error`: OpenAI follows it with `response.failed` (the error code, the SDK's end of stream)
@@ -142,7 +142,7 @@ class PassThrough:
         out = bytes(self._held[:cut])
         del self._held[:cut]
         self.started = True
-        if self._ended and not self._held and self.dialect in _TERMINAL_PROTOCOLS:
+        if self._ended and not self._held and self.dialect in _TERMINAL_DIALECTS:
             self.done = True  # the end marker went out: nothing more to send, even at close()
         return out
 

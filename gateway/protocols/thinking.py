@@ -69,15 +69,15 @@ def merge_details(pieces: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return merged
 
 
-def _keep(block: dict[str, Any], model_id: str, same_protocol: bool, target: str) -> bool:
+def _keep(block: dict[str, Any], model_id: str, same_dialect: bool, target: str) -> bool:
     if block.get("type") == "redacted_thinking":
-        return same_protocol
+        return same_dialect
     payload = read_signature(block.get("signature"))
     if payload is not None:
         # ours: only worth keeping for the model that reasoned, and never for a real Anthropic API
         return payload["m"] == model_id and target != "anthropic"
     if block.get("signature"):
-        return same_protocol  # a provider's own signature: only its own dialect can judge it
+        return same_dialect  # a provider's own signature: only its own dialect can judge it
     return True  # unsigned thinking text carries no binding
 
 
