@@ -127,7 +127,7 @@ def test_key_changes_with_anything_that_changes_the_answer(change: dict[str, Any
     )
 
 
-def test_key_includes_protocol_and_tier() -> None:
+def test_key_includes_dialect_and_tier() -> None:
     k = replay.make_key("anthropic", "free", body())
     assert replay.make_key("anthropic", "kimi", body()) != k
     assert replay.make_key("openai", "free", body()) != k
@@ -270,3 +270,23 @@ async def test_async_helpers_run_off_the_loop(cache: ReplayCache) -> None:
     assert await cache.aput("k", sse_entry())
     got = await cache.aget("k")
     assert got is not None and got.chunks == SSE_CHUNKS
+
+
+def test_a_cache_from_before_the_dialect_rename_keeps_its_entries(tmp_path: Path, clock: Clock) -> None:
+    """The column `protocol` (the name before `dialect`) is renamed in place; the keys did not change."""
+    path = tmp_path / "replay.sqlite3"
+    first = ReplayCache(path, ttl_s=600, max_entries=5, clock=clock)
+    key = replay.make_key("anthropic", "free", body())
+    assert first.put(key, sse_entry())
+    first.close()
+    old = sqlite3.connect(path)
+    old.execute("ALTER TABLE entries RENAME COLUMN dialect TO protocol")  # the file as the old code left it
+    old.commit()
+    old.close()
+    again = ReplayCache(path, ttl_s=600, max_entries=5, clock=clock)
+    try:
+        got = again.get(key)
+        assert got is not None and got.dialect == "anthropic"
+        assert again.entries()[0]["dialect"] == "anthropic"
+    finally:
+        again.close()
