@@ -16,7 +16,7 @@ from typing import Any
 
 import aiohttp
 
-from gateway import __version__, logs
+from gateway import __version__, logs, scrubbing
 from gateway.accounting import classify as cache
 from gateway.accounting.aggregate import Stats
 from gateway.accounting.capture import Capture
@@ -36,6 +36,7 @@ from gateway.routing.plan import RoutingState
 from gateway.routing.quotas import Quotas
 from gateway.scan import store as scan_store
 from gateway.scan.refresh import ScanKeeper
+from gateway.scrubbing import maskable
 
 log = logging.getLogger("xx.gateway")
 
@@ -83,22 +84,16 @@ class Runtime:
 
     # -- secrets -------------------------------------------------------------------------
     def _set_secrets(self, config: Config) -> None:
-        self._secrets = [s for s in config.secrets() if s]
+        self._secrets = maskable(config.secrets())  # too-short values can't be told from text
         self._secret_bytes = [s.encode() for s in self._secrets]
 
     def scrub(self, text: str) -> str:
         """Remove every configured secret from text bound for logs, ledger, events or clients."""
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, "***")
-        return text
+        return scrubbing.scrub(text, self._secrets)
 
     def scrub_bytes(self, data: bytes) -> bytes:
         """`scrub` for bytes relayed to a client (whole events, so a key is never split across calls)."""
-        for secret in self._secret_bytes:
-            if secret in data:
-                data = data.replace(secret, b"***")
-        return data
+        return scrubbing.scrub_bytes(data, self._secret_bytes)
 
     # -- lifecycle -----------------------------------------------------------------------
     def open(self) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 from gateway.config import Config
 from gateway.config.record import field, record
 from gateway.scan.view import ScanView
+from gateway.scrubbing import scrub
 from xx.codes import Spec
 from xx.profiles import Profile, Wiring
 from xx.remote import target
@@ -286,13 +287,11 @@ def _gateway_leftovers(profile: Profile, config: Config, options: Options) -> di
 def mask_env(name: str, value: str | None, secrets: tuple[str, ...]) -> str | None:
     if value is None:
         return None
-    if value in secrets or (_SECRET_NAME.search(name) and value != PLACEHOLDER_TOKEN and not value.startswith("x-xx")):
-        return "***"
+    if _SECRET_NAME.search(name) and value != PLACEHOLDER_TOKEN and not value.startswith("x-xx"):
+        return "***"  # masked by position: a secret variable's value, whatever its length
     return mask_text(value, secrets)
 
 
 def mask_text(text: str, secrets: tuple[str, ...]) -> str:
-    for s in secrets:
-        if s and s in text:
-            text = text.replace(s, "***")
-    return text
+    """Whole secret values masked, only those long enough to be told from text (see gateway.scrubbing)."""
+    return scrub(text, secrets)

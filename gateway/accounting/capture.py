@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from gateway.scrubbing import scrub
+
 PART_LIMIT = 1024 * 1024
 MAX_ACTIVE = 512
 SECRET_HEADERS = {"authorization", "x-api-key", "api-key", "x-goog-api-key", "cookie", "set-cookie",
@@ -43,9 +45,7 @@ def capture_file(state_dir: Path) -> Path:
 
 
 def scrub_text(text: str, secrets: list[str] | tuple[str, ...] = ()) -> str:
-    for s in secrets:
-        if s and s in text:
-            text = text.replace(s, "***")
+    text = scrub(text, secrets)
     return _BEARER.sub(r"\1***", _KEYISH.sub("***", text))
 
 

@@ -19,6 +19,7 @@ import aiohttp
 
 from gateway.config import Provider, Timeouts
 from gateway.protocols.sse import SSEDecoder
+from gateway.scrubbing import scrub
 from gateway.upstream import UpstreamError, auth_headers, open_stream
 
 TOOL = {"name": "read_file", "description": "Read a text file of the current project and return its content.",
@@ -243,7 +244,4 @@ def _message(text: str) -> str:
 
 
 def _scrub(text: str, secrets: Any) -> str:
-    for s in secrets:
-        if s and s in text:
-            text = text.replace(s, "***")
-    return text
+    return scrub(text, secrets)

@@ -22,6 +22,7 @@ from gateway.exchange import Attempt, Exchange
 from gateway.scan import catalog, score
 from gateway.scan.catalog import CatalogError, Entry, Rejected
 from gateway.scan.probe import Budget, ProbeResult, probe
+from gateway.scrubbing import scrub
 from gateway.upstream import auth_headers
 
 SCAN_AGENT = "xx-scan"
@@ -215,8 +216,5 @@ def _headroom(quotas: Any, model: Model) -> float | None:
 
 
 def config_scrub(text: str, config: Config) -> str:
-    for s in config.secrets():
-        if s and s in text:
-            text = text.replace(s, "***")
-    return text
+    return scrub(text, config.secrets())
 
