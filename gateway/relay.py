@@ -120,18 +120,29 @@ class Relay:
         task.add_done_callback(orphaned)
 
     async def pump(self, att: UpstreamAttempt, tr: Translator, head: bytes, dialect: str) -> AsyncIterator[bytes]:
+        """Chunks as they come; the stream's last piece (its terminal event) only after the row commits.
+
+        Clients stop reading at the terminal event (`[DONE]`, `message_stop`), not at the end of
+        the body, so holding just that piece back is what makes "a client saw it finish" imply
+        "its ledger row is committed".
+        """
         rt, flow, ex = self.rt, att.flow, att.ex
         flow.started = True
         keep = Keep() if flow.flight is not None else None
         ended: BaseException | None = None
+        last = bytearray()
         ex.first_byte = rt.clock()
         ttfb = (ex.first_byte - att.t0) * 1000
         try:
-            async for out in self.rest(att, tr, head, dialect):
+            async for out in self.rest(att, tr, head, dialect, last):
                 out = rt.scrub_bytes(out)
                 if keep is not None:
                     keep.add(out)
                 yield out
+            if last:
+                last[:] = rt.scrub_bytes(bytes(last))
+                if keep is not None:
+                    keep.add(bytes(last))
         except BaseException as exc:
             ended = exc
             raise
@@ -142,12 +153,18 @@ class Relay:
             else:  # cancelled or closed: the client left (abandon); anything else is our bug (fail)
                 att.close(ended)
                 flow.close(ended)
+        if last:
+            yield bytes(last)
 
-    async def rest(self, att: UpstreamAttempt, tr: Translator, head: bytes, dialect: str) -> AsyncIterator[bytes]:
-        """The head, then each translated chunk, then the close (an error event when it broke)."""
+    async def rest(self, att: UpstreamAttempt, tr: Translator, head: bytes, dialect: str,
+                   last: bytearray) -> AsyncIterator[bytes]:
+        """The head, then each translated chunk; the piece that ends the stream goes to `last`."""
         opened = att.opened
         assert opened is not None
-        yield head
+        if tr.done:
+            last += head
+        else:
+            yield head
         idle = self.rt.config.gateway.timeouts.idle
         try:
             while not tr.done:
@@ -155,7 +172,9 @@ class Relay:
                 if not chunk:
                     break
                 out = tr.feed(chunk)
-                if out:
+                if tr.done:
+                    last += out
+                elif out:
                     yield out
             tail = tr.close()
         except UpstreamError as exc:
@@ -164,8 +183,7 @@ class Relay:
             tr.failed = tr.failed or str(exc)
             if not tail and not tr.done:
                 tail = stream_error(dialect, message)
-        if tail:
-            yield tail
+        last += tail
 
     async def finish(self, att: UpstreamAttempt, flow: Flow, tr: Translator, keep: Keep | None, dialect: str,
                      ttfb: float) -> None:
