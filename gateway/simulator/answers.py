@@ -1,6 +1,6 @@
 """What the simulator answers: pure decisions from a parsed prompt.
 
-Every protocol module reduces a request to one `Prompt` (the text the answer quotes, any
+Every dialect module reduces a request to one `Prompt` (the text the answer quotes, any
 tool result the last message carries, the serialized parts the prefix cache hashes), and
 `decide` turns it into one protocol-neutral `Reply`. Answers are deterministic so a test
 can assert on the exact text, and they name the model that produced them so a test (or a
@@ -28,7 +28,7 @@ _WORDS = re.compile(r"\s*\S+\s*")
 class Prompt:
     """One request, reduced to what the answer and the cache need."""
 
-    protocol: str  # "anthropic" | "chat" | "responses"
+    dialect: str  # "anthropic" | "chat" (the gateway says "openai") | "responses"
     model: str
     stream: bool
     user_text: str = ""  # the last user text block (what the default answer quotes)

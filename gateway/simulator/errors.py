@@ -69,13 +69,13 @@ def openai_error(status: int, message: str, param: str | None = None) -> dict[st
     return {"error": {"message": message, "type": kind, "param": param, "code": code}}
 
 
-def error_body(protocol: str, status: int, message: str, param: str | None = None) -> dict[str, Any]:
-    if protocol == "anthropic":
+def error_body(dialect: str, status: int, message: str, param: str | None = None) -> dict[str, Any]:
+    if dialect == "anthropic":
         return anthropic_error(status, message)
     return openai_error(status, message, param)
 
 
-def fault_headers(protocol: str, fault: Fault, now: float | None = None) -> dict[str, str]:
+def fault_headers(dialect: str, fault: Fault, now: float | None = None) -> dict[str, str]:
     """Retry-After and the rate-limit reset headers each API really sends with a 429."""
     out: dict[str, str] = {}
     if fault.retry_after is not None:
@@ -85,7 +85,7 @@ def fault_headers(protocol: str, fault: Fault, now: float | None = None) -> dict
         out["retry-after-ms"] = str(fault.retry_after_ms)
     if fault.reset_headers:
         wait = fault.retry_after if fault.retry_after is not None else 1.0
-        if protocol == "anthropic":
+        if dialect == "anthropic":
             at = datetime.fromtimestamp(now if now is not None else time.time(), UTC) + timedelta(seconds=wait)
             stamp = at.strftime("%Y-%m-%dT%H:%M:%SZ")
             out.update({
@@ -104,13 +104,13 @@ def fault_headers(protocol: str, fault: Fault, now: float | None = None) -> dict
     return out
 
 
-def stream_error_event(protocol: str, status: int, message: str, seq: int = 0) -> bytes:
+def stream_error_event(dialect: str, status: int, message: str, seq: int = 0) -> bytes:
     """The in-stream error each API sends when it fails after the 200 went out."""
-    if protocol == "anthropic":
+    if dialect == "anthropic":
         body = anthropic_error(status, message)
         body.pop("request_id", None)
         return b"event: error\ndata: " + orjson.dumps(body) + b"\n\n"
-    if protocol == "responses":
+    if dialect == "responses":
         kind, code = _OPENAI_TYPES.get(status, ("server_error", None))
         ev = {"type": "error", "code": code or kind, "message": message, "param": None, "sequence_number": seq}
         return b"event: error\ndata: " + orjson.dumps(ev) + b"\n\n"

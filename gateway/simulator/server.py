@@ -98,38 +98,38 @@ class Handlers:
 
     # -- the request path -----------------------------------------------------------------
 
-    async def _body(self, request: web.Request, protocol: str, *, count: bool = True) -> tuple[Any, web.Response | None]:
+    async def _body(self, request: web.Request, dialect: str, *, count: bool = True) -> tuple[Any, web.Response | None]:
         raw = await request.read()
         headers = redact_headers(request.headers.items())
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError:
             self.state.record(request.path, None, False, headers, raw[:4096].decode(errors="replace"), count=count)
-            return None, _error(protocol, 400, _BAD_JSON[protocol])
+            return None, _error(dialect, 400, _BAD_JSON[dialect])
         model = body.get("model") if isinstance(body, dict) else None
         stream = bool(body.get("stream")) if isinstance(body, dict) else False
         self.state.record(request.path, model if isinstance(model, str) else None, stream, headers, body, count=count)
         return body, None
 
-    async def _serve(self, request: web.Request, protocol: str) -> web.StreamResponse:
-        body, err = await self._body(request, protocol)
+    async def _serve(self, request: web.Request, dialect: str) -> web.StreamResponse:
+        body, err = await self._body(request, dialect)
         if err is not None:
             return err
         try:
-            if protocol == "anthropic":
+            if dialect == "anthropic":
                 prompt = anthropic.parse(body, default_ttl=self.state.cache.ttl)
-            elif protocol == "chat":
+            elif dialect == "chat":
                 prompt = chat.parse(body)
             else:
                 prompt = responses.parse(body)
         except BadRequest as exc:
-            return _error(protocol, 400, exc.message, exc.param)
+            return _error(dialect, 400, exc.message, exc.param)
         catalog.steer(prompt, body)
         verdict = self._limits(request, prompt)
         if verdict is not None and verdict.status != 200:
             return web.Response(status=verdict.status, body=verdict.body, content_type=_JSON, headers=verdict.headers)
         try:
-            return await self._answer(request, protocol, prompt, verdict.headers if verdict is not None else {})
+            return await self._answer(request, dialect, prompt, verdict.headers if verdict is not None else {})
         finally:
             if verdict is not None:
                 self.state.limits.release(verdict)
@@ -144,7 +144,7 @@ class Handlers:
         return self.state.limits.admit(provider, key_id(request.headers), prompt.model,
                                        prompt_tokens(prompt.segments))
 
-    async def _answer(self, request: web.Request, protocol: str, prompt: Prompt,
+    async def _answer(self, request: web.Request, dialect: str, prompt: Prompt,
                       limit_headers: dict[str, str]) -> web.StreamResponse:
         fault = self.state.take_fault(prompt.model) or catalog.fault_for(prompt.model)
         if fault is not None:
@@ -152,43 +152,43 @@ class Handlers:
                 await asyncio.sleep(fault.stall)
             if fault.is_status or (fault.error_after is not None and not prompt.stream):
                 status = fault.status or 529  # an in-stream error event is a plain error without a stream
-                return _error(protocol, status, fault.message, headers=fault_headers(_dialect(protocol), fault))
+                return _error(dialect, status, fault.message, headers=fault_headers(_error_dialect(dialect), fault))
         reply = decide(prompt, self.state.take_script(prompt.model))
         tokens = Tokens(prompt_tokens(prompt.segments), reply.output_tokens, self.state.cache_for(prompt))
         ans = _Answer(prompt, reply, tokens, self.state.next_id(), int(time.time()))
-        headers = {"request-id": f"req_{ans.rid}"} if protocol == "anthropic" else {"x-request-id": f"req_{ans.rid}"}
+        headers = {"request-id": f"req_{ans.rid}"} if dialect == "anthropic" else {"x-request-id": f"req_{ans.rid}"}
         headers.update(limit_headers)
         if not prompt.stream:
-            return await _send_json(request, _render_json(protocol, ans), headers, fault)
+            return await _send_json(request, _render_json(dialect, ans), headers, fault)
         with_usage = prompt.include_usage or self.state.usage_always or request.headers.get("x-sim-usage") == "always"
-        return await _send_stream(request, protocol, _render_events(protocol, ans, with_usage), headers, fault)
+        return await _send_stream(request, dialect, _render_events(dialect, ans, with_usage), headers, fault)
 
 
-def _dialect(protocol: str) -> str:
-    return "anthropic" if protocol == "anthropic" else "openai"
+def _error_dialect(dialect: str) -> str:
+    return "anthropic" if dialect == "anthropic" else "openai"
 
 
 def _error(
-    protocol: str, status: int, message: str | None, param: str | None = None, headers: dict[str, str] | None = None
+    dialect: str, status: int, message: str | None, param: str | None = None, headers: dict[str, str] | None = None
 ) -> web.Response:
-    body = error_body(_dialect(protocol), status, message or default_message(status), param)
+    body = error_body(_error_dialect(dialect), status, message or default_message(status), param)
     return web.Response(status=status, body=orjson.dumps(body), content_type=_JSON, headers=headers)
 
 
-def _render_json(protocol: str, a: _Answer) -> bytes:
-    if protocol == "anthropic":
+def _render_json(dialect: str, a: _Answer) -> bytes:
+    if dialect == "anthropic":
         obj = anthropic.render_json(a.prompt, a.reply, a.tokens, a.rid)
-    elif protocol == "chat":
+    elif dialect == "chat":
         obj = chat.render_json(a.prompt, a.reply, a.tokens, a.rid, a.created)
     else:
         obj = responses.render_json(a.prompt, a.reply, a.tokens, a.rid, a.created)
     return orjson.dumps(obj)
 
 
-def _render_events(protocol: str, a: _Answer, with_usage: bool) -> Rendered:
-    if protocol == "anthropic":
+def _render_events(dialect: str, a: _Answer, with_usage: bool) -> Rendered:
+    if dialect == "anthropic":
         return anthropic.render_events(a.prompt, a.reply, a.tokens, a.rid)
-    if protocol == "chat":
+    if dialect == "chat":
         return chat.render_events(a.prompt, a.reply, a.tokens, a.rid, a.created, with_usage=with_usage)
     return responses.render_events(a.prompt, a.reply, a.tokens, a.rid, a.created)
 
@@ -238,7 +238,7 @@ async def _send_json(request: web.Request, body: bytes, headers: dict[str, str],
 
 
 async def _send_stream(
-    request: web.Request, protocol: str, rendered: Rendered, headers: dict[str, str], fault: Fault | None
+    request: web.Request, dialect: str, rendered: Rendered, headers: dict[str, str], fault: Fault | None
 ) -> web.StreamResponse:
     resp = web.StreamResponse(headers={**headers, **_SSE_HEADERS})
     await resp.prepare(request)
@@ -257,7 +257,7 @@ async def _send_stream(
                 _abort(request)
                 return resp
             if i == fault.error_after:
-                await resp.write(stream_error_event(protocol, fault.status or 529, fault.message or "Overloaded", i))
+                await resp.write(stream_error_event(dialect, fault.status or 529, fault.message or "Overloaded", i))
                 break
             if i == fault.stall_after:
                 await asyncio.sleep(fault.stall_seconds)

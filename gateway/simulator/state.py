@@ -75,7 +75,7 @@ class SimState:
 
     def cache_for(self, prompt: Prompt) -> CacheResult:
         with self._lock:
-            if prompt.protocol == "anthropic":
+            if prompt.dialect == "anthropic":
                 return self.cache.breakpoints(prompt.model, prompt.segments, prompt.breakpoints)
             return self.cache.automatic(prompt.model, prompt.segments)
 
