@@ -25,7 +25,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 USAGE = """\
-usage: xx <code> [-m MODEL] [-s SESSION] [-p PROMPT] [--safe] [--dry-run [--json]] [--tmux] [-- AGENT ARGS]
+usage: xx <code> [-m MODEL] [-s SESSION] [-p PROMPT] [--safe] [--unguarded] [--force] [--dry-run [--json]] [--tmux]
+              [-- AGENT ARGS]
        xx <command> [--help]
 
 A code is <agent><mode>[<route>][<tier>], e.g. `xx cip` (Claude Code, init, proxy)

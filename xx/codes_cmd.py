@@ -31,6 +31,12 @@ def table(config: Config, profs: dict[str, profiles.Profile]) -> dict[str, Any]:
     return {"agents": agents, "modes": codes.MODES, "routes": codes.ROUTES, "tiers": tiers, "aliases": dict(config.aliases)}
 
 
+def cascade(models: list[str], shown: int = 4) -> str:
+    """The tier's big-role cascade; a long one is cut with a count, never silently."""
+    more = len(models) - shown
+    return " > ".join(models[:shown]) + (f" > … +{more} more" if more > 0 else "")
+
+
 def render(data: dict[str, Any]) -> str:
     out = ["xx <agent><mode>[<route>][<tier>]   e.g. cip = Claude Code, init, proxy", "", "agents:"]
     for a in data["agents"]:
@@ -41,7 +47,7 @@ def render(data: dict[str, Any]) -> str:
     out += ["", "routes (third letter; omitted = p):"] + [f"  {k}  {v}" for k, v in data["routes"].items()]
     out += ["", "tiers (after the route; alone in third place unless it is p, b or d):"]
     for t in data["tiers"]:
-        what = f"rank by {t['rank']}" if t["rank"] else " > ".join(t["big"][:4])
+        what = f"rank by {t['rank']}" if t["rank"] else cascade(t["big"])
         default = "  [default]" if t["default"] else ""
         out.append(f"  {t['letter']}  {t['tier']:<10} {what}{default}   e.g. {t['code']}")
     if data["aliases"]:

@@ -45,8 +45,11 @@ def init(path: Path, force: bool = False) -> bool:
     return True
 
 
-def set_value(path: Path, dotted: str, raw: str) -> None:
-    """Edit one key with tomlkit: comments and formatting elsewhere are untouched."""
+def set_value(path: Path, dotted: str, raw: str) -> str:
+    """Edit one key with tomlkit: comments and formatting elsewhere are untouched.
+
+    Returns the value as written (TOML, a secret masked), so the user sees what was stored.
+    """
     import tomlkit
 
     doc = tomlkit.parse(path.read_text()) if path.exists() else tomlkit.parse(default_text())
@@ -65,6 +68,9 @@ def set_value(path: Path, dotted: str, raw: str) -> None:
     parse(text, source=str(path))  # refuse to write an invalid file
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
+    if keys[-1] in SECRET_KEYS and isinstance(value, str):
+        return repr(mask(value))
+    return tomlkit.item(value).as_string()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -101,11 +107,11 @@ def main(argv: list[str]) -> int:
         return 1
     if args.cmd == "set":
         try:
-            set_value(path, args.key, args.value)
+            shown = set_value(path, args.key, args.value)
         except ConfigError as exc:
             print(f"not written: {exc}", file=sys.stderr)
             return 1
-        print(f"set {args.key} in {path}")
+        print(f"set {args.key} = {shown} in {path}")
         return 0
     return _validate(path, args.json) if args.cmd == "validate" else _show(path, args.json)
 

@@ -106,8 +106,34 @@ def build(argv: list[str], environ: Mapping[str, str], gateway_url: str | None =
             scan=_last_scan(config) if spec.route == "p" else None, unguarded=args.unguarded,
         )
         return args, plan(spec, profile, config, opts), config
-    except (codes.CodeError, PlanError) as exc:
+    except codes.CodeError as exc:
+        bare = Options(model=args.model, session=args.session, prompt=args.prompt, gateway_url=gateway_url,
+                       environ=dict(environ), state_dir=paths.state_dir(), home=Path(environ.get("HOME") or Path.home()))
+        _die(str(codes.CodeError(exc.reason, _launchable(args.code, exc, known, config, bare))))
+    except PlanError as exc:
         _die(str(exc))
+
+
+def _launchable(typed: str, exc: codes.CodeError, known: Mapping[str, tuple[str, Path]], config: Config,
+                opts: Options, limit: int = 4) -> tuple[str, ...]:
+    """The nearest codes that decode AND plan (a code whose agent lacks the mode is no suggestion)."""
+    if not exc.suggestions:
+        return ()
+    agents = {letter: name for letter, (name, _) in known.items()}
+    tiers = [t.letter for t in config.tiers.values()]
+    found: list[str] = []
+    loaded: dict[str, profiles.Profile] = {}
+    for code in codes.nearest(typed, agents, tiers, limit=10_000):
+        try:
+            spec = codes.decode(code, agents, tiers)
+            profile = loaded.get(code[0]) or loaded.setdefault(code[0], profiles.load_one(known[code[0]][1]))
+            plan(spec, profile, config, opts)
+        except (codes.CodeError, PlanError, profiles.ProfileError, KeyError):
+            continue
+        found.append(code)
+        if len(found) == limit:
+            break
+    return tuple(found)
 
 
 def _last_scan(config: Config):

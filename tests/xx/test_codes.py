@@ -88,3 +88,12 @@ def test_codes_command_json_and_text(capsys: pytest.CaptureFixture[str], monkeyp
     assert codes_cmd.main([]) == 0
     text = capsys.readouterr().out
     assert "claude" in text and "unverified" in text and "cipd" in text
+
+
+def test_a_long_cascade_says_how_many_models_it_hides() -> None:
+    models = [f"m{i}" for i in range(7)]
+    assert codes_cmd.cascade(models) == "m0 > m1 > m2 > m3 > … +3 more"
+    assert codes_cmd.cascade(models[:4]) == "m0 > m1 > m2 > m3"
+    tier = {"letter": "f", "tier": "free", "default": True, "big": models, "rank": None, "code": "cif"}
+    text = codes_cmd.render({"agents": [], "modes": {}, "routes": {}, "tiers": [tier], "aliases": {}})
+    assert "+3 more" in text and "m3" in text

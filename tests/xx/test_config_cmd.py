@@ -63,6 +63,7 @@ def test_set_keeps_comments(env: dict[str, str], tmp_path: Path) -> None:
     before = cfg.read_text()
     r = xx(env, "config", "set", "gateway.port", "8099")
     assert r.returncode == 0, r.stderr
+    assert f"set gateway.port = 8099 in {cfg}" in r.stdout  # the new value is shown
     after = cfg.read_text()
     assert "port = 8099" in after
     assert after.count("#") == before.count("#")  # every comment survived

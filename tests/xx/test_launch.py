@@ -287,3 +287,15 @@ def test_an_option_after_p_is_not_taken_as_the_prompt(tmp_path) -> None:
     r = subprocess.run([sys.executable, "-m", "xx", "cnp", "-p", "--dry-run"], capture_output=True, text=True,
                        timeout=30, env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"})
     assert r.returncode == 2 and "-p needs a value" in r.stderr
+
+
+def test_suggested_codes_all_launch(world: dict[str, Any]) -> None:
+    """`xx zz` once offered `ac`, which Ante refuses (no mode c): every suggestion must plan."""
+    proc = subprocess.run([sys.executable, "-m", "xx", "zz"], env=world["env"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "did you mean: " in proc.stderr, proc.stderr
+    offered = proc.stderr.split("did you mean: ")[1].split("?")[0].split(", ")
+    assert offered and all(offered)
+    for code in offered:
+        dry = subprocess.run([sys.executable, "-m", "xx", code, "--dry-run"], env=world["env"],
+                             capture_output=True, text=True, timeout=60)
+        assert dry.returncode == 0, f"`xx zz` suggested {code}, which is refused: {dry.stderr}"
