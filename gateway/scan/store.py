@@ -38,13 +38,23 @@ def load(path: Path) -> dict[str, Any] | None:
     return data
 
 
-def save(path: Path, result: dict[str, Any]) -> None:
+def keepable(result: dict[str, Any]) -> bool:
+    """A scan that judged no model at all (no key set, no catalog reachable) probed nothing: keeping it
+    would replace a useful earlier scan with an empty one and make `xx models` say "scanned 0m ago"."""
+    return bool(result.get("models"))
+
+
+def save(path: Path, result: dict[str, Any]) -> bool:
+    """Store `result` unless it is not `keepable`; False when the stored scan (if any) was left as it was."""
+    if not keepable(result):
+        return False
     import json
 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps({**result, "version": VERSION}, indent=1, sort_keys=True))
     os.replace(tmp, path)
+    return True
 
 
 def mtime(path: Path) -> float | None:
