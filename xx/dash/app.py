@@ -226,10 +226,22 @@ class DashApp(App[int]):
     def _refresh_cache(self, now: float) -> None:
         st = self.state
         self._cache_at = time.monotonic()
+        started = (st.health or {}).get("started") or (st.stats or {}).get("started")
         self.cache_panel.show(
-            render_cache.cache_summary(st.stats, st.requests, now, max(20, (self.cache_panel.size.width or self.size.width) - 3)),
+            render_cache.cache_summary(
+                st.stats, st.requests, now, self._cache_width(), float(started) if started else None
+            ),
             render_cache.breakdown_table(st.stats, self.cache_view),
         )
+
+    def _cache_width(self) -> int:
+        """The cache summary's width in cells; before the first layout, what the CSS will give it."""
+        inner = self.cache_panel.summary.size.width
+        if inner:
+            return inner
+        width = self.size.width
+        panel = 72 if width >= ROOMY_FROM else 56 if width >= WIDE_FROM else width
+        return max(20, panel - 2 - (width >= WIDE_FROM))  # padding, and the border beside the models
 
     def _tick(self) -> None:
         if not self.paused:

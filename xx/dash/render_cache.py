@@ -83,6 +83,20 @@ def live_ratio(requests: Iterable[Mapping[str, Any]], now: float, seconds: float
     return _ratio(cached, total)
 
 
+def spark_span(width: int, now: float, started: float | None = None) -> tuple[int, str]:
+    """How many one-minute buckets the sparkline draws in `width` cells, and the time they span.
+
+    The label is what the buckets cover, never more than the gateway has been up: a gateway
+    up 8 s draws one bucket labelled `8s`, not a row of empty minutes labelled `51m`.
+    """
+    fit = max(1, min(60, width - len("60m ago ") - len(" now  ▁0 █100%")))
+    if started is None or started > now:
+        return fit, f"{fit}m"
+    buckets = min(fit, (_minute(now) - _minute(started)) // 60 + 1)
+    span = min(buckets * 60, now - started)
+    return buckets, f"{int(span)}s" if span < 60 else f"{int(span // 60)}m"
+
+
 def _ratio_text(label: str, ratio: float | None) -> Text:
     return Text.assemble((label + " ", "dim") if label else "", (fmt.pct(ratio), _share_style(ratio)))
 
@@ -92,10 +106,12 @@ def cache_summary(
     requests: Sequence[Mapping[str, Any]],
     now: float | None = None,
     width: int = 80,
+    started: float | None = None,
 ) -> Text:
     """Four short lines: shares (now/10m/60m/today), the hour per minute, class counts, savings today.
 
-    The per-minute line has as many minutes as fit in `width` (at most 60), with its scale.
+    The per-minute line has as many minutes as fit in `width` (at most 60, none from before the
+    gateway `started`), labelled with the time it really spans, with its scale.
     """
     now = time.time() if now is None else now
     cache = (stats or {}).get("cache") or {}
@@ -109,8 +125,8 @@ def cache_summary(
         _ratio_text("today", cache.get("hit_ratio")),
     ]
     out.append(Text("  ").join(parts))
-    minutes = max(10, min(60, width - 24))
-    out.append(f"\n{minutes}m ago ", style="dim")
+    minutes, span = spark_span(width, now, started)
+    out.append(f"\n{span} ago ", style="dim")
     out.append(spark_text(sparkline_series(series, now, minutes)))
     out.append(" now  ▁0 █100%\n", style="dim")
     classes = cache.get("classes") or {}

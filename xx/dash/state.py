@@ -73,11 +73,18 @@ class _Fold:
             self.requests = deque(self.state.requests, maxlen=REQUESTS_MAX)
             self.ids = {str(r.get("id")) for r in self.requests}
         rid = str(data.get("id"))
-        if rid not in self.ids:
-            if len(self.requests) == self.requests.maxlen:
-                self.ids.discard(str(self.requests[-1].get("id")))
-            self.requests.appendleft(data)
-            self.ids.add(rid)
+        if rid in self.ids:
+            return
+        # By finish time, newest first, like the backfill: events arrive roughly in that order,
+        # so the walk from the left stops within a row or two.
+        t = finished(data)
+        index = next((i for i, r in enumerate(self.requests) if finished(r) <= t), len(self.requests))
+        if len(self.requests) == self.requests.maxlen:
+            if index == len(self.requests):
+                return  # older than everything kept
+            self.ids.discard(str(self.requests.pop().get("id")))
+        self.requests.insert(index, data)
+        self.ids.add(rid)
 
     def model(self, kind: str, data: Any) -> None:
         row = data.get("model", data) if kind == "reset" and isinstance(data, Mapping) else data
@@ -149,6 +156,11 @@ def _models_view(data: Any, changes: dict[str, Any]) -> dict[str, Mapping[str, A
     return {str(r["name"]): r for r in rows or () if isinstance(r, Mapping) and r.get("name")}
 
 
+def finished(ex: Mapping[str, Any]) -> float:
+    """When an exchange ended (when it started, while pending): the request log's order and time column."""
+    return float(ex.get("ended") or ex.get("started") or 0)
+
+
 def merge_requests(
     current: Iterable[Mapping[str, Any]], fetched: Iterable[Mapping[str, Any]]
 ) -> deque[Mapping[str, Any]]:
@@ -157,7 +169,5 @@ def merge_requests(
     for r in (*current, *fetched):
         if isinstance(r, Mapping):
             by_id.setdefault(str(r.get("id")), r)
-    ordered = sorted(
-        by_id.values(), key=lambda r: float(r.get("ended") or r.get("started") or 0), reverse=True
-    )
+    ordered = sorted(by_id.values(), key=finished, reverse=True)
     return _ring(ordered[:REQUESTS_MAX])

@@ -27,8 +27,16 @@ def test_ring_is_bounded_and_evicted_ids_can_return() -> None:
     assert len(s.requests) == REQUESTS_MAX
     assert s.requests[0]["id"] == f"x{REQUESTS_MAX + 49}"
     assert s.requests[-1]["id"] == "x50"
-    s = reduce(s, Event("exchange", ex(0)))  # x0 was evicted: it is new again
+    s = reduce(s, Event("exchange", ex(0, t=9000.0)))  # x0 was evicted: it is new again
     assert s.requests[0]["id"] == "x0"
+    older = reduce(s, Event("exchange", ex(1, t=0.0)))  # finished before everything kept: not kept
+    assert older.requests is s.requests or list(older.requests) == list(s.requests)
+
+
+def test_ring_is_ordered_by_finish_time_whatever_the_arrival_order() -> None:
+    late = {"id": "slow", "started": 1000.0, "ended": 1008.0}
+    s = apply(DashState(), [Event("exchange", ex(10)), Event("exchange", ex(5)), Event("exchange", late)])
+    assert [r["id"] for r in s.requests] == ["x10", "slow", "x5"]  # ended 1011, 1008, 1006
 
 
 def test_model_event_replaces_one_row_only() -> None:
