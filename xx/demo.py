@@ -202,8 +202,9 @@ def _our_health(url: str, pid: int) -> bool:
 
 
 @contextlib.contextmanager
-def running(port: int, layout: Layout, status: _Status, *, rpm: int = DEMO_RPM) -> Iterator[tuple[str, str]]:
-    """Start the simulator and the gateway; yield (gateway URL, simulator URL); stop both on exit."""
+def running(port: int, layout: Layout, status: _Status, *,
+            rpm: int = DEMO_RPM) -> Iterator[tuple[str, str, subprocess.Popen[bytes]]]:
+    """Start the simulator and the gateway; yield (gateway URL, simulator URL, gateway process); stop both on exit."""
     layout.root.mkdir(parents=True, exist_ok=True)
     with _demo_lock(layout), _started(layout) as procs:
         for stale in layout.ledger.parent.glob("ledger.sqlite3*"):  # each demo starts from an empty ledger
@@ -227,7 +228,41 @@ def running(port: int, layout: Layout, status: _Status, *, rpm: int = DEMO_RPM) 
         _wait_for("gateway", lambda: _our_health(url, gw.pid), gw, layout.log("gateway"), status)
         layout.pids.write_text(json.dumps({"demo": os.getpid(), "simulator": sim.pid, "gateway": gw.pid,
                                            "url": url, "simulator_url": sim_url}))  # fmt: skip
-        yield url, sim_url
+        yield url, sim_url, gw
+
+
+def running_demo(layout: Layout) -> dict[str, Any] | None:
+    """The demo holding `layout`'s lock (its demo.json, maybe still empty), or None when none runs."""
+    lock = layout.root / "demo.lock"
+    if not lock.exists():
+        return None
+    with lock.open("a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            try:
+                return dict(json.loads(layout.pids.read_text()))
+            except (OSError, ValueError):
+                return {}
+        fcntl.flock(fh, fcntl.LOCK_UN)
+    return None
+
+
+def _refuse_second(layout: Layout) -> None:
+    """A second `xx demo` names the first (URL, pid) before any port is looked at."""
+    other = running_demo(layout)
+    if other is None:
+        return
+    where = f" at {other['url']} (pid {other['demo']})" if other.get("url") else ""
+    raise DemoError(f"another xx demo is running{where}; stop it first (Ctrl-C or q in its terminal)")
+
+
+def _gateway_gone(gw: subprocess.Popen[bytes], layout: Layout) -> str | None:
+    """Why the demo must stop: its gateway exited under it (e.g. `xx gateway down`, a crash)."""
+    if gw.poll() is None:
+        return None
+    return (f"the demo's gateway (pid {gw.pid}) exited with code {gw.returncode}; stopping the demo "
+            f"(see {layout.log('gateway')})")
 
 
 @contextlib.contextmanager
@@ -254,7 +289,7 @@ def _started(layout: Layout) -> Iterator[list[subprocess.Popen[bytes]]]:
             layout.pids.unlink(missing_ok=True)
 
 
-def _dashboard(url: str, duration: float | None) -> int:
+def _dashboard(url: str, duration: float | None, alive: Callable[[], bool] = lambda: True) -> int:
     from textual.binding import Binding
 
     from xx.dash.app import DashApp
@@ -282,9 +317,19 @@ def _dashboard(url: str, duration: float | None) -> int:
     if timer:
         timer.daemon = True
         timer.start()
+    done = threading.Event()
+
+    def watch() -> None:  # the gateway died under the dashboard: leave rather than show errors forever
+        while not done.wait(0.5):
+            if not alive():
+                exit_app()
+                return
+
+    threading.Thread(target=watch, daemon=True).start()
     try:
         app.run()
     finally:
+        done.set()
         if timer:
             timer.cancel()
     return int(app.return_code or 0)
@@ -321,10 +366,11 @@ def main(argv: list[str]) -> int:
     traffic = None
     code = 0
     try:
+        _refuse_second(layout)
         port, note = pick_port(args.port, lambda p: port_in_use(HOST, p), avoid=_user_port())
         if note:
             status.line(f"xx demo: {note}")
-        with running(port, layout, status, rpm=args.rpm) as (url, sim_url):
+        with running(port, layout, status, rpm=args.rpm) as (url, sim_url, gw):
             status.line()
             _how_to(url, layout, status)
             if not args.no_traffic:
@@ -334,13 +380,16 @@ def main(argv: list[str]) -> int:
                 traffic.start()
             try:
                 if args.headless:
-                    _headless(url, args.duration)
+                    _headless(url, args.duration, alive=lambda: gw.poll() is None)
                     code = 0
                 else:
-                    code = _dashboard(url, args.duration)
+                    code = _dashboard(url, args.duration, alive=lambda: gw.poll() is None)
             finally:
                 if traffic is not None:
                     traffic.stop()
+            if (why := _gateway_gone(gw, layout)) is not None:
+                status.line(f"xx demo: {why}")
+                code = 1
             status.step("stopping the gateway and the simulator …")
     except DemoError as e:
         status.line(f"xx demo: {e}")

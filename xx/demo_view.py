@@ -62,10 +62,11 @@ def summary(client: httpx.Client, url: str, elapsed: float) -> str:
             f"{'; '.join(trouble) or 'all models healthy'}")  # fmt: skip
 
 
-def _headless(url: str, duration: float | None) -> None:
+def _headless(url: str, duration: float | None, alive: Callable[[], bool] = lambda: True) -> None:
+    """A summary line every few seconds until `duration` ends or the gateway is no longer `alive`."""
     t0 = time.monotonic()
     with httpx.Client(timeout=2.0, trust_env=False) as client:
-        while duration is None or time.monotonic() - t0 < duration:
+        while (duration is None or time.monotonic() - t0 < duration) and alive():
             wait = (
                 SUMMARY_EVERY_S
                 if duration is None
@@ -75,6 +76,8 @@ def _headless(url: str, duration: float | None) -> None:
             try:
                 print(summary(client, url, time.monotonic() - t0), flush=True)
             except (httpx.HTTPError, ValueError) as e:
+                if not alive():
+                    return
                 print(f"[{time.monotonic() - t0:4.0f}s] gateway did not answer: {e}", flush=True)
 
 

@@ -9,6 +9,7 @@ config is not the demo's.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -122,13 +123,17 @@ def _fmt_uptime(s: float) -> str:
 
 
 def _demo_guard(config: Config, health: dict[str, Any] | None) -> str | None:
-    """Why this shell must not stop the gateway: it is `xx demo`'s and we are not the demo."""
+    """Why this shell must not stop the gateway: it is `xx demo`'s. Even with XX_CONFIG set to the
+    demo's config (as the README says, to point an agent at it): the demo owns its gateway's life,
+    and a demo whose gateway vanished would have nothing to show."""
     if not health or not health.get("demo"):
         return None
-    if health.get("config") == preflight.expected(config, os.environ)["config"]:
-        return None
-    return (f"the gateway at {config.gateway.url} is `xx demo`'s ({health.get('config')}), not yours; "
-            "stop it with Ctrl-C (or q) in the demo's terminal")
+    demo_pid = ""
+    with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
+        info = json.loads((Path(str(health.get("config"))).parent / "demo.json").read_text())
+        demo_pid = f" (demo pid {int(info['demo'])})"
+    return (f"the gateway at {config.gateway.url} belongs to `xx demo`{demo_pid}, not stopped; "
+            "stop the demo with Ctrl-C (or q) in its terminal")
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -281,3 +281,31 @@ def test_demo_in_tmux_shows_live_rows_and_ctrl_c_stops_everything(
     assert done.read_text().strip() == "0", screen()
     assert "stopped" in screen()
     assert_nothing_left(pids, scratch)
+
+
+def test_a_second_demo_names_the_first_and_a_demo_stops_when_its_gateway_dies(scratch: dict[str, str]) -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        xx_demo("--headless", "--no-traffic", "--port", str(port)),
+        env=scratch, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        pids = wait_for(lambda: read_pids(scratch), 10, "the demo to start")
+        # the first demo's port, as the default 8092 would be: the running demo is named, not the port
+        second = subprocess.run(xx_demo("--headless", "--port", str(port)), env=scratch, capture_output=True,
+                                text=True, timeout=30)  # fmt: skip
+        assert second.returncode == 1, second.stderr
+        assert f"another xx demo is running at {pids['url']} (pid {pids['demo']})" in second.stderr
+        assert "port" not in second.stderr.replace(pids["url"], ""), second.stderr
+        os.kill(pids["gateway"], signal.SIGTERM)  # what `xx gateway down` did before it refused
+        t0 = time.monotonic()
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 1, err
+    assert time.monotonic() - t0 < 8
+    assert f"the demo's gateway (pid {pids['gateway']}) exited" in err
+    assert out.count("gateway did not answer") <= 1, out
+    assert_nothing_left(pids, scratch)

@@ -163,6 +163,8 @@ def test_a_demo_gateway_on_our_port_is_refused_and_never_stopped(world) -> None:
         assert not (world.out / "claude.json").exists()
         down = xx(env, "gateway", "down")
         assert down.returncode == 1 and "xx demo" in down.stderr
+        own = xx(demo_env, "gateway", "down")  # XX_CONFIG = the demo's, as the demo tells users to set
+        assert own.returncode == 1 and "Ctrl-C" in own.stderr and len(own.stderr.strip().splitlines()) == 1, own
         assert xx(env, "doctor", "--json").returncode == 1
         assert proc.poll() is None and health(world.url)["pid"] == proc.pid
     finally:
