@@ -46,7 +46,7 @@ def main(argv: list[str]) -> int:
     report = asyncio.run(_scan(cfg, budget, args.provider, args.timeout))
     from gateway.scan import store
 
-    if not store.save(store.default_path(), report):
+    if not store.keep(store.default_path(), report):
         print("xx models scan: nothing could be probed; the stored scan is left as it was", file=sys.stderr)
     print(json.dumps(report, indent=2) if args.json else render(report))
     return 0 if any(m["usable"] for m in report["models"]) else 1

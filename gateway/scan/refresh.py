@@ -84,7 +84,7 @@ class ScanKeeper:
         try:
             report = await scan(rt.config, budget=rt.config.scan.budget, session=rt.client, quotas=rt.routing.quotas,
                                 ledger=rt.ledger, now=self.clock)
-            store.save(self.path, report)
+            store.keep(self.path, report)  # an empty one (nothing reachable) keeps the last result
             rt.routing.scan = self.view(rt.config)
             log.info("background model scan: %d usable of %d, %d probes", len(rt.routing.scan.ranked),
                      len(report.get("models", [])), report.get("spent", 0))

@@ -44,17 +44,21 @@ def keepable(result: dict[str, Any]) -> bool:
     return bool(result.get("models"))
 
 
-def save(path: Path, result: dict[str, Any]) -> bool:
-    """Store `result` unless it is not `keepable`; False when the stored scan (if any) was left as it was."""
+def keep(path: Path, result: dict[str, Any]) -> bool:
+    """Save a scan's `result` if it is `keepable`; False when the stored scan (if any) was left as it was."""
     if not keepable(result):
         return False
+    save(path, result)
+    return True
+
+
+def save(path: Path, result: dict[str, Any]) -> None:
     import json
 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps({**result, "version": VERSION}, indent=1, sort_keys=True))
     os.replace(tmp, path)
-    return True
 
 
 def mtime(path: Path) -> float | None:

@@ -16,8 +16,8 @@ EMPTY = {"scanned_at": 2.0, "models": [], "providers": {"p": {"ok": False, "erro
 
 def test_an_empty_scan_leaves_the_stored_one(tmp_path: Path) -> None:
     path = tmp_path / "scan.json"
-    assert store.save(path, GOOD) is True
-    assert store.save(path, EMPTY) is False
+    assert store.keep(path, GOOD) is True
+    assert store.keep(path, EMPTY) is False
     assert store.load(path)["scanned_at"] == 1.0  # type: ignore[index]
 
 
