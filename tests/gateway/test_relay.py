@@ -110,7 +110,7 @@ def test_decoder_boundary_marks_whole_events() -> None:
 def test_a_key_echoed_mid_stream_never_reaches_the_client(upstreams, make_gateway, protocol: str) -> None:
     """Defect 9: pass-through bytes and translated error text are scrubbed of the provider key."""
     a, b = upstreams
-    gw = make_gateway(two_model_config(free_port(), a.url, b.url, first_protocol=protocol, models=("a",)))
+    gw = make_gateway(two_model_config(free_port(), a.url, b.url, first_dialect=protocol, models=("a",)))
     echo = f"invalid key {KEY} for this model".encode()
     if protocol == "anthropic":
         bad = b'event: error\ndata: {"type":"error","error":{"type":"invalid_request_error","message":"' + echo + b'"}}\n\n'

@@ -200,4 +200,4 @@ def responses(rec: Recording) -> Answer:
 
 
 def expected(rec: Recording) -> Answer:
-    return {"openai": chat, "anthropic": anthropic, "responses": responses}[rec.protocol](rec)
+    return {"openai": chat, "anthropic": anthropic, "responses": responses}[rec.dialect](rec)

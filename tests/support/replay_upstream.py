@@ -27,7 +27,7 @@ class Recording:
     name: str
     file: Path
     provider: str
-    protocol: str  # the upstream dialect: anthropic | openai | responses
+    dialect: str  # the upstream dialect: anthropic | openai | responses
     framing: str  # lines | sse | json
     meta: dict[str, Any]
 
@@ -63,10 +63,10 @@ class Recording:
         frames = []
         for payload in self.payloads():
             head = ""
-            if self.protocol in ("anthropic", "responses"):
+            if self.dialect in ("anthropic", "responses"):
                 head = f"event: {json.loads(payload)['type']}\n"
             frames.append(f"{head}data: {payload}\n\n".encode())
-        if self.protocol == "openai":
+        if self.dialect == "openai":
             frames.append(b"data: [DONE]\n\n")  # the recordings keep only the JSON chunks
         return frames
 
@@ -74,7 +74,7 @@ class Recording:
 def load_index() -> list[Recording]:
     data = tomllib.loads((ROOT / "INDEX.toml").read_text())
     return [
-        Recording(r["name"], ROOT / r["file"], r["provider"], r["protocol"], r["framing"], r)
+        Recording(r["name"], ROOT / r["file"], r["provider"], r["dialect"], r["framing"], r)
         for r in data["recording"]
     ]
 

@@ -88,14 +88,14 @@ class ScriptedUpstream:
         self._thread.join(10)
 
 
-def two_model_config(port: int, first: str, second: str, *, first_protocol: str = "anthropic",
-                     second_protocol: str = "anthropic", extra: str = "", breaker: str = "failures = 3\ncooldown_s = 30",
+def two_model_config(port: int, first: str, second: str, *, first_dialect: str = "anthropic",
+                     second_dialect: str = "anthropic", extra: str = "", breaker: str = "failures = 3\ncooldown_s = 30",
                      env: dict[str, str] | None = None, models: tuple[str, ...] = ("a", "b")):
     """Tier `t` cascades model `a` (provider `first`) then `b` (provider `second`)."""
     from gateway.config import parse
 
-    def base(url: str, protocol: str) -> str:
-        return url if protocol == "anthropic" else url + "/v1"
+    def base(url: str, dialect: str) -> str:
+        return url if dialect == "anthropic" else url + "/v1"
 
     names = ", ".join(f'"{m}"' for m in models)
     text = f"""
@@ -105,13 +105,13 @@ port = {port}
 default_tier = "t"
 
 [providers.first]
-protocol = "{first_protocol}"
-base_url = "{base(first, first_protocol)}"
+dialect = "{first_dialect}"
+base_url = "{base(first, first_dialect)}"
 api_key = "$FIRST_KEY"
 
 [providers.second]
-protocol = "{second_protocol}"
-base_url = "{base(second, second_protocol)}"
+dialect = "{second_dialect}"
+base_url = "{base(second, second_dialect)}"
 
 [models.a]
 provider = "first"

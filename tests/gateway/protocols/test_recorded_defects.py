@@ -21,7 +21,7 @@ RECORDINGS = by_name()
 
 def replay(rec: Recording, dst: str) -> list[tuple[str, Any]]:
     """(event, data) pairs a `dst` client receives for a streamed recording."""
-    t = stream_translator(rec.protocol, dst, requested_model="client", ids=counter_ids("t"), now=1)
+    t = stream_translator(rec.dialect, dst, requested_model="client", ids=counter_ids("t"), now=1)
     out = b"".join(t.feed(frame) for frame in rec.frames()) + t.close()
     dec = SSEDecoder()
     events = []

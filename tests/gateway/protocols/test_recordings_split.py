@@ -17,7 +17,7 @@ DIALECTS = ("anthropic", "openai", "responses", "gemini")
 
 def run(rec: Recording, dst: str, size: int) -> bytes:
     raw = b"".join(rec.frames())
-    t = stream_translator(rec.protocol, dst, requested_model="client", ids=counter_ids("s"), now=1)
+    t = stream_translator(rec.dialect, dst, requested_model="client", ids=counter_ids("s"), now=1)
     pieces = [raw[i : i + size] for i in range(0, len(raw), size)]
     return b"".join(t.feed(p) for p in pieces) + t.close()
 

@@ -79,7 +79,7 @@ def test_the_verdict_does_not_depend_on_how_bytes_are_split(cuts: list[int]) -> 
 )
 def test_recorded_streams_start_with_content(name: str, kind: str) -> None:
     rec = by_name()[name]
-    verdict, _ = verdict_of(rec.protocol, rec.frames())
+    verdict, _ = verdict_of(rec.dialect, rec.frames())
     assert verdict.kind == kind
 
 
@@ -108,14 +108,14 @@ def test_a_mid_stream_provider_failure_is_an_error() -> None:
 def test_an_error_after_the_preamble_is_an_error_verdict() -> None:
     """OpenAI's insufficient_quota comes after `response.created` and `in_progress`: nothing was served."""
     rec = by_name()["openai/openai-error.1"]
-    verdict, _ = verdict_of(rec.protocol, rec.frames())
+    verdict, _ = verdict_of(rec.dialect, rec.frames())
     assert verdict.kind == "error" and verdict.status == 429 and verdict.error.code == "insufficient_quota"
 
 
 def test_every_recorded_stream_without_an_error_starts_with_content() -> None:
     for rec in load_index():
         if rec.stream and rec.name != "openai/openai-error.1":
-            verdict, _ = verdict_of(rec.protocol, rec.frames())
+            verdict, _ = verdict_of(rec.dialect, rec.frames())
             assert verdict is not None and verdict.kind == "content", rec.name
 
 

@@ -44,7 +44,7 @@ def config_text(url: str, port: int) -> str:
     ]
     for i, rec in enumerate(RECORDINGS):
         for use in USES:
-            parts.append(f'[models.{model_name(i, use)}]\nprovider = "{PROVIDER_FOR[rec.protocol]}"\nid = "{rec.name}"\n')
+            parts.append(f'[models.{model_name(i, use)}]\nprovider = "{PROVIDER_FOR[rec.dialect]}"\nid = "{rec.name}"\n')
     parts.append(f'[tiers.rec]\nletter = "r"\nbig = ["{model_name(0, "raw")}"]\n')
     parts.append("[breaker]\nfailures = 1000000\ncooldown_s = 1\n")  # error recordings must not open breakers
     return "\n".join(parts)
@@ -97,7 +97,7 @@ ENDPOINT = {"anthropic": "/v1/messages", "openai": "/v1/chat/completions", "resp
 
 
 def request_body(rec: Recording, model: str) -> dict:
-    if rec.protocol == "responses":
+    if rec.dialect == "responses":
         return {"model": model, "input": "hi", "stream": rec.stream}
     return {"model": model, "max_tokens": 256, "messages": [{"role": "user", "content": "hi"}], "stream": rec.stream}
 
@@ -106,7 +106,7 @@ def request_body(rec: Recording, model: str) -> dict:
 def test_same_dialect_passes_every_recorded_event(gateway: str, index: int) -> None:
     """Pass-through: every recorded event reaches the client unchanged (a JSON body byte for byte)."""
     rec = RECORDINGS[index]
-    url = f"{gateway}/x/wire/b/rec{ENDPOINT[rec.protocol]}"
+    url = f"{gateway}/x/wire/b/rec{ENDPOINT[rec.dialect]}"
     with httpx.stream("POST", url, json=request_body(rec, model_name(index, "raw")), timeout=10) as resp:
         raw = resp.read()
     if not rec.stream:
@@ -123,7 +123,7 @@ def test_same_dialect_passes_every_recorded_event(gateway: str, index: int) -> N
         return
     dec = SSEDecoder()
     got = [ev.data for ev in dec.feed(raw) + dec.flush()]
-    want = rec.payloads() + (["[DONE]"] if rec.protocol == "openai" and rec.framing == "lines" else [])
+    want = rec.payloads() + (["[DONE]"] if rec.dialect == "openai" and rec.framing == "lines" else [])
     assert got == want
 
 
