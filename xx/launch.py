@@ -224,13 +224,23 @@ def connect(args: SimpleNamespace, lp: LaunchPlan, config: Config, environ: Mapp
         return 1
     if args.force:
         return 0
-    verdict = preflight.remote_check(config, lp.agent, lp.route, lp.tier, args.model)
+    verdict = preflight.wait_briefly(lambda: preflight.remote_check(config, lp.agent, lp.route, lp.tier, args.model),
+                                     progress=_progress_line)
+    if sys.stderr.isatty():
+        sys.stderr.write("\r\033[2K")
     if not verdict.ok:
         print(preflight.message(lp.agent, verdict), file=sys.stderr)
         return 1
     for warning in verdict.warnings:
         print(f"xx: warning: {warning}", file=sys.stderr)
     return 0
+
+
+def _progress_line(text: str) -> None:
+    """On a terminal, one line rewritten in place; elsewhere nothing (a script sees only the outcome)."""
+    if sys.stderr.isatty():
+        sys.stderr.write(f"\r\033[2K{text}")
+        sys.stderr.flush()
 
 
 def print_plan(lp: LaunchPlan, as_json: bool) -> None:

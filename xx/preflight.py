@@ -16,7 +16,8 @@ Pure decisions; stdlib only (this is the launch path). HTTP goes through `superv
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from gateway.config import Config
@@ -24,6 +25,7 @@ from gateway.config import identity as ident
 
 MAIN_ROLE = "big"
 RELOAD_WAIT_S = 2.0  # the gateway re-reads an edited config within a second
+BRIEF_WAIT_S = 5.0  # a tier back within this long is waited for, not refused (a 1 s cool-down is no reason to fail)
 
 
 class Decision(NamedTuple):
@@ -37,6 +39,7 @@ class Verdict(NamedTuple):
     reason: str = ""
     fix: str = ""
     warnings: tuple[str, ...] = ()
+    retry_after: float | None = None  # seconds until the earliest model is back, when it is a wait
 
 
 def expected(config: Config, environ: Mapping[str, str]) -> dict[str, Any]:
@@ -120,7 +123,30 @@ def from_ready(doc: Mapping[str, Any]) -> Verdict:
     """The gateway's `/xx/ready` answer as a verdict."""
     if doc.get("ok"):
         return Verdict(True, warnings=tuple(doc.get("warnings") or ()))
-    return Verdict(False, str(doc.get("reason") or "the gateway cannot serve this tier now"), str(doc.get("fix") or ""))
+    retry = doc.get("retry_after") if doc.get("status") == 429 else None
+    return Verdict(False, str(doc.get("reason") or "the gateway cannot serve this tier now"), str(doc.get("fix") or ""),
+                   retry_after=float(retry) if isinstance(retry, int | float) else None)
+
+
+def wait_briefly(check: Callable[[], Verdict], *, budget_s: float = BRIEF_WAIT_S,
+                 progress: Callable[[str], None] = lambda _: None, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic) -> Verdict:
+    """`check()` again after the wait it names, while the total stays within `budget_s`.
+
+    A tier whose models are all cooling for a second or two (a 429 with Retry-After, a breaker's
+    short open) is served a moment later; refusing the launch would make the user retry by hand.
+    A longer wait is refused at once with its reason, as before.
+    """
+    verdict = check()
+    t0 = clock()
+    while not verdict.ok and verdict.retry_after is not None:
+        waited = clock() - t0
+        if waited + verdict.retry_after > budget_s:
+            break
+        progress(f"xx: waiting {verdict.retry_after:g}s for the tier to come back ({verdict.reason})")
+        sleep(max(verdict.retry_after, 0.1))
+        verdict = check()
+    return verdict
 
 
 def ready_query(agent: str, route: str, tier: str | None, model: str | None) -> str:

@@ -19,6 +19,7 @@ import pytest
 from support.servers import free_port
 
 from gateway.config import identity
+from xx import preflight
 
 STUB = """#!{python}
 import json, os, sys
@@ -186,3 +187,21 @@ def test_a_spent_quota_is_refused_before_exec_with_how_long_to_wait(world) -> No
     assert "every model of tier 'free' (big) is unavailable" in launch.stderr and "fix: wait " in launch.stderr
     assert not (world.out / "claude.json").exists()
     assert xx(env, "doctor", "--json").returncode == 1
+
+
+def test_a_tier_back_within_seconds_is_waited_for_not_refused(world) -> None:
+    """The demo's `back in 1s` once refused a launch: a short cool-down is waited out (bounded)."""
+    env = {**world.env, "XX_T_KEY": "k"}
+    assert xx(env, "gateway", "up").returncode == 0
+    httpx.post(world.sim + "/_sim/faults", timeout=5, json={
+        "model": "sim/kimi-k2.6:free", "faults": [{"kind": "status", "status": 429, "retry_after": 2}]})
+    r = httpx.post(world.url + "/x/codex/p/free/v1/chat/completions", timeout=30,
+                   json={"model": "m", "messages": [{"role": "user", "content": "hi"}]})
+    assert r.status_code == 429, r.text
+    ready = httpx.get(world.url + "/xx/ready?agent=claude&route=p&tier=free", timeout=5).json()
+    assert not ready["ok"] and 0 < ready["retry_after"] <= 2, ready
+    t0 = time.monotonic()
+    launch = xx(env, "cnp", "-p", "hi")
+    assert launch.returncode == 0, launch.stderr
+    assert 0.5 < time.monotonic() - t0 < preflight.BRIEF_WAIT_S + 3
+    assert (world.out / "claude.json").exists(), "the agent was launched once the model was back"

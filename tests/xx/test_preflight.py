@@ -95,7 +95,7 @@ def test_local_check_names_the_variable_and_the_fix() -> None:
 
 
 def test_from_ready_documents() -> None:
-    assert preflight.from_ready({"ok": True, "warnings": ["role small: none"]}) == (True, "", "", ("role small: none",))
+    assert preflight.from_ready({"ok": True, "warnings": ["role small: none"]}) == (True, "", "", ("role small: none",), None)
     v = preflight.from_ready({"ok": False, "reason": "every model is unavailable", "fix": "wait 30s"})
     assert not v.ok and v.fix == "wait 30s"
 
@@ -126,3 +126,42 @@ id = "z"
 """
     v = preflight.local_check(parse(text, env={}), "p", "f", None)
     assert "Z_KEY or OR_KEY unset" in v.reason and v.fix.startswith("export Z_KEY=… (any one of them will do)")
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def sleep(self, s: float) -> None:
+        self.slept.append(s)
+        self.now += s
+
+
+def test_a_tier_back_within_seconds_is_waited_for_then_launched() -> None:
+    clock = _Clock()
+    answers = iter([preflight.Verdict(False, "every model … (back in 1s)", "wait 1s", retry_after=1.0),
+                    preflight.Verdict(True)])
+    shown: list[str] = []
+    verdict = preflight.wait_briefly(lambda: next(answers), progress=shown.append, sleep=clock.sleep,
+                                     clock=lambda: clock.now)
+    assert verdict.ok and clock.slept == [1.0]
+    assert shown and "waiting 1s" in shown[0]
+
+
+def test_a_longer_wait_is_refused_at_once_and_the_total_wait_is_bounded() -> None:
+    clock = _Clock()
+    far = preflight.Verdict(False, "quota", "wait 40s", retry_after=40.0)
+    assert preflight.wait_briefly(lambda: far, sleep=clock.sleep, clock=lambda: clock.now) == far
+    assert clock.slept == []
+    soon = preflight.Verdict(False, "cooling", "wait 2s", retry_after=2.0)  # never comes back: give up within 5 s
+    assert not preflight.wait_briefly(lambda: soon, sleep=clock.sleep, clock=lambda: clock.now).ok
+    assert sum(clock.slept) <= preflight.BRIEF_WAIT_S
+    no_wait = preflight.Verdict(False, "no API key", "export X")
+    assert preflight.wait_briefly(lambda: no_wait, sleep=clock.sleep, clock=lambda: clock.now) == no_wait
+
+
+def test_from_ready_carries_the_wait_of_a_429_only() -> None:
+    doc = {"ok": False, "status": 429, "reason": "r", "fix": "wait 1s", "retry_after": 1.0}
+    assert preflight.from_ready(doc).retry_after == 1.0
+    assert preflight.from_ready({**doc, "status": 503}).retry_after is None
