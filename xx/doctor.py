@@ -161,6 +161,11 @@ def run_checks() -> list[Check]:
 
         checks += check_keys(config, probe(config))
         checks += check_launch(config, os.environ)
+    from xx.dash.demo_probe import running_demo
+
+    demo = running_demo()
+    if demo:
+        checks.append(Check("demo", "ok", f"xx demo is running; its gateway is {demo} (xx dash --url {demo})", {"url": demo}))
     tmux = shutil.which("tmux")
     checks.append(Check("tmux", "ok" if tmux else "warn", tmux or "not found: --tmux and launcher.tmux will not work"))
     return checks

@@ -25,6 +25,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input
 
 from xx.dash import default_starter, render_cache, render_header, render_models, render_requests, views
+from xx.dash.demo_probe import running_demo
 from xx.dash.feed import AdminClient, AdminError, backoff, describe
 from xx.dash.messages import BatchApplied, FeedWaiting
 from xx.dash.series import MinuteSeries, feed_series
@@ -79,6 +80,7 @@ class DashApp(App[int]):
         starter: Callable[[], str] | None = default_starter,
         clock: Callable[[], float] = time.time,
         scene: list[Event] | None = None,
+        find_demo: Callable[[], str | None] = running_demo,
     ) -> None:
         super().__init__()
         self.url = url.rstrip("/")
@@ -92,6 +94,8 @@ class DashApp(App[int]):
         self.starter = starter
         self.clock = clock
         self.scene = scene  # a recorded scene instead of a gateway (the screenshot)
+        self.find_demo = find_demo
+        self.demo_url: str | None = None  # a running `xx demo`'s gateway, looked up while ours is down
         self.state = DashState(url=self.url)
         self.paused = False
         self.filter_query = ""
@@ -217,7 +221,7 @@ class DashApp(App[int]):
             st, now, paused=self.paused, filter_query=self.filter_query, width=self.size.width - 2
         )
         self.header.show(header)
-        banner = render_header.banner_text(st, now, can_start=self.starter is not None)
+        banner = render_header.banner_text(st, now, can_start=self.starter is not None, demo_url=self.demo_url)
         self.banner.show(banner)
         self.models_table.show(render_models.model_rows(st.models, now))
         if isinstance(self.screen, DetailScreen):
@@ -275,6 +279,7 @@ class DashApp(App[int]):
             self._poll_failures += 1
             self._backfilled = False
             delay = backoff(self._poll_failures, self.backoff_base, self.backoff_cap)
+            self.demo_url = self.find_demo()
             batch = [Event("down", {"reason": describe(e), "retry_at": time.time() + delay}, now)]
         for ev in batch:
             self.push(ev)

@@ -96,3 +96,22 @@ def fit_rows(
     index = [cols.index(c) for c in kept]
     rows = [[clip_words(row[i], w) for i, w in zip(index, ws, strict=True)] for row in cells]
     return kept, ws, rows
+
+
+def hidden_rows(total: int, top: int, visible: int) -> tuple[int, int]:
+    """Rows above and below a window of `visible` rows starting at row `top`, out of `total`.
+
+    What a table says in its border instead of a scrollbar: a scrollbar's thumb in a one-cell
+    gutter reads as a stray `▁`/`▇` on most themes, while `+9 more ↓` says how much is hidden.
+    """
+    visible = max(0, visible)
+    top = max(0, min(top, max(0, total - visible)))
+    return top, max(0, total - top - visible)
+
+
+def more_text(above: int, below: int) -> str:
+    """`+9 more ↓`, `↑ 3 above · +2 more ↓`, or "" when everything shows."""
+    parts = [f"↑ {above} above"] if above else []
+    if below:
+        parts.append(f"+{below} more ↓")
+    return " · ".join(parts)

@@ -142,8 +142,14 @@ def header_text(
     return out
 
 
-def banner_text(state: DashState, now: float | None = None, *, can_start: bool = True) -> str | None:
-    """What to say while the gateway is unreachable; None when it is up."""
+def banner_text(
+    state: DashState, now: float | None = None, *, can_start: bool = True, demo_url: str | None = None
+) -> str | None:
+    """What to say while the gateway is unreachable; None when it is up.
+
+    `demo_url`: the gateway of a running `xx demo`, which listens on its own port, so a user
+    who ran `xx demo` and then `xx dash` learns where it is instead of only how to start another.
+    """
     if state.conn != "down":
         return None
     now = time.time() if now is None else now
@@ -160,4 +166,6 @@ def banner_text(state: DashState, now: float | None = None, *, can_start: bool =
     if can_start:
         retry += " · press s to start it"
     lines.append(retry.strip(" ·"))
+    if demo_url and demo_url.rstrip("/") != state.url.rstrip("/"):
+        lines.append(f"the demo's gateway runs on {demo_url} — xx dash --url {demo_url}")
     return "\n".join(lines)

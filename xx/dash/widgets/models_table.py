@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from xx.dash.layout import fit_rows
+from xx.dash.layout import fit_rows, hidden_rows, more_text
 from xx.dash.render_models import COLS, COLUMNS, ModelRow
 from xx.dash.widgets.fitted_table import FittedTable
 
@@ -19,9 +19,29 @@ class ModelsTable(FittedTable):
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(_fit, cursor_type="row", zebra_stripes=True, **kwargs)
+        self.hint = ""  # what the bottom border says about hidden rows
 
     def show(self, rows: list[ModelRow]) -> None:
         self.set_rows(rows)
+        self.call_after_refresh(self.update_hint)
+
+    def on_resize(self, _: object) -> None:
+        self._redraw(force=True)
+        self.call_after_refresh(self.update_hint)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self.update_hint()
+
+    def update_hint(self) -> None:
+        """`+9 more ↓` in the bottom border while rows are hidden (trouble is sorted first, so on top)."""
+        visible = self.scrollable_content_region.height - 1  # the header row
+        if visible < 0:
+            return
+        hint = more_text(*hidden_rows(len(self._shown), round(self.scroll_y), visible))
+        self.hint = hint
+        self.border_subtitle = hint or None
+        self.set_class(bool(hint), "-more")
 
     def _all_keys(self) -> list[str]:
         return list(COLUMNS)

@@ -21,7 +21,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from xx.dash.layout import GUTTER, PAD, Col, clip_words, widths_of
+from xx.dash.layout import GUTTER, PAD, Col, clip_words, hidden_rows, more_text, widths_of
 from xx.dash.render_requests import COLS, COLUMNS, RequestRow
 
 
@@ -104,10 +104,24 @@ class RequestsLog(ScrollView, can_focus=True):
             for key in [k for k in cache if k not in live]:
                 del cache[key]
         self.virtual_size = Size(width - GUTTER, len(shown) + 1)
+        self.update_hint()
         self.refresh()
 
     def on_resize(self, _: events.Resize) -> None:
         self._fit()
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self.update_hint()
+
+    def update_hint(self) -> None:
+        """`+40 more ↓` in the top border instead of a scrollbar (whose thumb reads as a stray glyph)."""
+        visible = self.scrollable_content_region.height - 1  # the header line
+        if visible < 0:
+            return
+        hint = more_text(*hidden_rows(len(self._shown), round(self.scroll_y), visible))
+        if hint != (self.border_title or ""):
+            self.border_title = hint or None
 
     # ---- drawing --------------------------------------------------------------------------
 
