@@ -153,3 +153,17 @@ async def test_request_log_newest_finished_first_scene_and_live(fixtures: dict) 
             assert ended == sorted(ended, reverse=True)
             times = [app.requests_log.row_text(i)[0] for i in range(len(app.requests_log.keys))]
             assert times[0] == fmt.clock(max(ended))
+
+
+def test_doctor_mentions_the_running_demo(tmp_path: Path) -> None:
+    """`xx doctor` (a real subprocess) names the demo's gateway while `xx demo`'s record says it runs."""
+    state = tmp_path / "state"
+    demo_record(state, "http://127.0.0.1:8092", os.getpid())
+    base = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and not k.startswith(("XDG_", "XX_"))}
+    env = {**base, "PATH": "/usr/bin:/bin", "HOME": str(tmp_path / "home"), "XDG_CONFIG_HOME": str(tmp_path / "cfg"),
+           "XX_STATE_DIR": str(state)}  # fmt: skip
+    proc = subprocess.run([sys.executable, "-m", "xx", "doctor", "--json"], env=env, capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    checks = {c["name"]: c for c in json.loads(proc.stdout)["checks"]}
+    assert checks["demo"]["data"] == {"url": "http://127.0.0.1:8092"}
+    assert "xx dash --url http://127.0.0.1:8092" in checks["demo"]["detail"]
