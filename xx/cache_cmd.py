@@ -16,6 +16,7 @@ from typing import Any
 
 from gateway import config as cfg
 from gateway.caching import replay
+from xx import dirs
 
 
 def _settings() -> tuple[float, int]:
@@ -77,7 +78,8 @@ def _print_ls(rows: list[dict[str, Any]]) -> None:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="xx cache", description="Inspect or clear the exact replay cache.")
     parser.add_argument(
-        "--path", type=Path, help="the cache file (default: %(default)s)", default=replay.default_path()
+        "--path", type=Path, help="the cache file (default: %(default)s)",
+        default=dirs.cache_dir() / replay.default_path().name,  # the targeted gateway's (xx.dirs)
     )
     sub = parser.add_subparsers(dest="cmd", required=True)
     for name, text in (("stats", "counts, size and age"), ("ls", "entries, most recently used first")):

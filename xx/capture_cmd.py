@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from gateway.accounting import capture
-from gateway.config import ConfigError, load, paths
+from gateway.config import ConfigError, load
+from xx import dirs
 
 
 def _config_enabled() -> bool:
@@ -67,7 +68,7 @@ def _status(state: Path) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    state = paths.state_dir()
+    state = dirs.state_dir()  # the targeted gateway's: the demo's for the demo's config
     flag = capture.flag_file(state)
     if args.cmd in ("on", "off", "status"):
         if args.cmd == "on":

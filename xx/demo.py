@@ -21,7 +21,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -37,6 +36,7 @@ import tomlkit
 from gateway.config import paths
 from gateway.simulator.config import sim_config_text
 from xx.demo_view import _headless, _how_to, _Status, _user_port, command_name, summary
+from xx.dirs import DemoLayout
 
 __all__ = ["DemoError", "Layout", "command_name", "demo_config_text", "main", "pick_port", "summary"]
 
@@ -60,30 +60,7 @@ class _Stop(Exception):
     """Raised in the main thread by SIGTERM/SIGHUP so `finally` blocks clean up."""
 
 
-@dataclass(frozen=True)
-class Layout:
-    """Where the demo keeps its files."""
-
-    root: Path
-
-    @property
-    def config(self) -> Path:
-        return self.root / "config.toml"
-
-    @property
-    def state_home(self) -> Path:  # the gateway's XDG_STATE_HOME
-        return self.root / "state"
-
-    @property
-    def ledger(self) -> Path:
-        return self.state_home / paths.APP / "ledger.sqlite3"
-
-    @property
-    def pids(self) -> Path:
-        return self.root / "demo.json"
-
-    def log(self, name: str) -> Path:
-        return self.root / f"{name}.log"
+Layout = DemoLayout  # where the demo keeps its files (xx.dirs: the commands resolve the same)
 
 
 def pick_port(
@@ -220,8 +197,7 @@ def running(port: int, layout: Layout, status: _Status, *,
         hint = f"written by `xx demo` (pid {os.getpid()}); rewritten on every run\nledger: {layout.ledger}"
         layout.config.write_text(demo_config_text(sim_url, port, rpm=rpm, hint=hint))
         env = dict(os.environ, XX_CONFIG=str(layout.config), XDG_STATE_HOME=str(layout.state_home), XX_DEMO="1",
-                   XX_STATE_DIR=str(layout.state_home / paths.APP),
-                   XDG_CACHE_HOME=str(layout.root / "cache"))  # fmt: skip
+                   XX_STATE_DIR=str(layout.state_dir), XDG_CACHE_HOME=str(layout.cache_home))  # fmt: skip
         gw = _spawn([sys.executable, "-m", "gateway"], env, layout.log("gateway"))
         procs.append(gw)
         url = f"http://{HOST}:{port}"
@@ -233,10 +209,9 @@ def running(port: int, layout: Layout, status: _Status, *,
 
 def running_demo(layout: Layout) -> dict[str, Any] | None:
     """The demo holding `layout`'s lock (its demo.json, maybe still empty), or None when none runs."""
-    lock = layout.root / "demo.lock"
-    if not lock.exists():
+    if not layout.lock.exists():
         return None
-    with lock.open("a") as fh:
+    with layout.lock.open("a") as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -268,7 +243,7 @@ def _gateway_gone(gw: subprocess.Popen[bytes], layout: Layout) -> str | None:
 @contextlib.contextmanager
 def _demo_lock(layout: Layout) -> Iterator[None]:
     """One demo per state dir: a second would clear the first one's ledger and config."""
-    with (layout.root / "demo.lock").open("w") as fh:
+    with layout.lock.open("w") as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

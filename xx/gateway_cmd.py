@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.config import Config, ConfigError, load, paths
-from xx import preflight
+from xx import dirs, preflight
 from xx.supervisor import (
     STOP_TIMEOUT_S,
     SupervisorError,
@@ -204,7 +204,7 @@ def _run(args: argparse.Namespace, config: Config) -> int:
             print(f"xx gateway is not running at {config.gateway.url}")
         return 0
     if args.cmd == "logs":
-        log = paths.log_file()
+        log = dirs.state_dir() / paths.log_file().name  # the demo's log for the demo's config (xx.dirs)
         if args.follow:
             print(_tail(log, args.lines))
             _follow(log)

@@ -18,7 +18,7 @@ from typing import Any
 
 from gateway import config as gconfig
 from gateway.accounting import usage
-from gateway.config import paths
+from xx import dirs
 
 HEADINGS = {
     "requests": "requests", "errors": "errors", "error_rate": "err%", "input_tokens": "tokens in",
@@ -74,7 +74,7 @@ def _config_bits(ledger: Path | None) -> tuple[Path, dict[str, Any]]:
         cfg = gconfig.load()
     except (gconfig.ConfigError, OSError):
         cfg = None
-    path = ledger or paths.ledger_file()
+    path = ledger or dirs.state_dir() / "ledger.sqlite3"  # the targeted gateway's (xx.dirs)
     return path, usage.prices_of(cfg, usage.load_catalog()) if cfg is not None else {}
 
 
@@ -87,6 +87,10 @@ def main(argv: list[str]) -> int:
         print(f"xx usage: {e}", file=sys.stderr)
         return 2
     path, prices = _config_bits(args.ledger)
+    if not path.is_file():  # not "0 requests": a mistyped path or a gateway that never ran must say so
+        print(f"xx usage: no ledger at {path}" + ("" if args.ledger else
+              " (the gateway writes it once it has served a request)"), file=sys.stderr)
+        return 1
     rows = usage.read_rows(path, since, now)
     report = usage.summarize(rows, args.by, prices, since=since, until=now)
     report["ledger"] = str(path)
