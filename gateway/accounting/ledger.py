@@ -48,7 +48,10 @@ CREATE INDEX IF NOT EXISTS exchanges_started ON exchanges(started);
 
 COLUMNS = ["id", "started", "first_byte", "ended", "agent", "route", "tier", "role", "dialect", "path", "session", "requested_model", "model", "provider", "stream", "status", "outcome", "input", "output", "cache_read", "cache_write", "usage_reported", "cache_class", "cost", "saved", "error", "attempts", "skipped", "key_fp"]
 COLUMNS = [*COLUMNS, "guards"]  # JSON {repairs, blocks, notes}: what gateway/guards did (no argument values)
-INSERT = f"INSERT OR REPLACE INTO exchanges ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+# The shared row (COLUMNS, also PostgreSQL's) plus the team token's name: PostgreSQL adds it in its own migration.
+SQLITE_COLUMNS = [*COLUMNS, "token"]
+INSERT = (f"INSERT OR REPLACE INTO exchanges ({', '.join(SQLITE_COLUMNS)}) "
+          f"VALUES ({', '.join('?' * len(SQLITE_COLUMNS))})")
 MAX_QUEUE = 10_000
 log = logging.getLogger("xx.gateway")
 MAX_BATCH = 500
@@ -66,6 +69,8 @@ def connect(path: Path, busy_timeout: float = 10.0) -> sqlite3.Connection:
         db.execute("ALTER TABLE exchanges ADD COLUMN guards TEXT")
     if "key_fp" not in {row[1] for row in db.execute("PRAGMA table_info(exchanges)")}:  # a ledger from before keys
         db.execute("ALTER TABLE exchanges ADD COLUMN key_fp TEXT")
+    if "token" not in {row[1] for row in db.execute("PRAGMA table_info(exchanges)")}:  # team tokens without PG
+        db.execute("ALTER TABLE exchanges ADD COLUMN token TEXT")
     return db
 
 
@@ -86,8 +91,14 @@ def _base_row(ex: Exchange) -> tuple[Any, ...]:
     )
 
 
+def sqlite_row(ex: Exchange) -> tuple[Any, ...]:
+    """`to_row` plus the team token's name (SQLITE_COLUMNS)."""
+    return (*to_row(ex), ex.token)
+
+
 def from_row(row: sqlite3.Row | tuple[Any, ...]) -> dict[str, Any]:
-    d = dict(zip(COLUMNS, row, strict=True))
+    """A row of COLUMNS, or of SQLITE_COLUMNS (with the token), as an Exchange dict."""
+    d = dict(zip(SQLITE_COLUMNS if len(row) > len(COLUMNS) else COLUMNS, row, strict=True))
     d["usage"] = {
         "input": d.pop("input"), "output": d.pop("output"), "cache_read": d.pop("cache_read"),
         "cache_write": d.pop("cache_write"), "reported": bool(d.pop("usage_reported")),
@@ -122,7 +133,7 @@ class Ledger:
         thread hand-offs. Under load, rows queue for the writer thread, which commits them in
         batches (group commit: one transaction per batch).
         """
-        row = to_row(ex)
+        row = sqlite_row(ex)
         if self._queue.empty() and self._lock.acquire(blocking=False):
             try:
                 with self._db:
@@ -145,7 +156,7 @@ class Ledger:
 
     def write_nowait(self, ex: Exchange) -> None:
         """For paths that cannot await (shutdown); still bounded."""
-        self._queue.put((to_row(ex), None))
+        self._queue.put((sqlite_row(ex), None))
 
     def _run(self) -> None:
         while True:
@@ -199,11 +210,11 @@ class Ledger:
             db.close()
 
     def recent(self, limit: int = 100) -> list[dict[str, Any]]:
-        rows = self._read(f"SELECT {', '.join(COLUMNS)} FROM exchanges ORDER BY started DESC LIMIT ?", (limit,))
+        rows = self._read(f"SELECT {', '.join(SQLITE_COLUMNS)} FROM exchanges ORDER BY started DESC LIMIT ?", (limit,))
         return [from_row(r) for r in rows]
 
     def since(self, ts: float) -> list[dict[str, Any]]:
-        rows = self._read(f"SELECT {', '.join(COLUMNS)} FROM exchanges WHERE started >= ? ORDER BY started", (ts,))
+        rows = self._read(f"SELECT {', '.join(SQLITE_COLUMNS)} FROM exchanges WHERE started >= ? ORDER BY started", (ts,))
         return [from_row(r) for r in rows]
 
     def attempts_since(self, ts: float) -> list[tuple[str, float, int, str | None]]:

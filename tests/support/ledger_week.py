@@ -10,7 +10,7 @@ from __future__ import annotations
 import calendar
 from pathlib import Path
 
-from gateway.accounting.ledger import INSERT, connect, to_row
+from gateway.accounting.ledger import INSERT, connect, sqlite_row
 from gateway.config.model import Price
 from gateway.exchange import Attempt, Exchange, Usage
 
@@ -65,6 +65,6 @@ def exchanges(shift: float = 0.0) -> list[Exchange]:
 def write_ledger(path: Path, shift: float = 0.0) -> Path:
     db = connect(path)
     with db:
-        db.executemany(INSERT, [to_row(ex) for ex in exchanges(shift)])
+        db.executemany(INSERT, [sqlite_row(ex) for ex in exchanges(shift)])
     db.close()
     return path
