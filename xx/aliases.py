@@ -15,7 +15,7 @@ import difflib
 import os
 import shutil
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 BEGIN = "# >>> xx aliases >>>"
@@ -123,9 +123,26 @@ def uninstall_text(before: bytes) -> tuple[bytes | None, bool]:
     return after, found
 
 
-def default_shells(environ: Mapping[str, str]) -> list[str]:
-    """The shells installed here, plus any whose rc file already exists."""
-    return [s for s in SHELLS if shutil.which(s) or rc_file(s, environ).exists()]
+def default_shells(environ: Mapping[str, str], which: Callable[[str], str | None] = shutil.which) -> list[str]:
+    """The user's login shell ($SHELL) and any shell whose rc file already exists; without a
+    known $SHELL, the shells on PATH. A shell merely installed (zsh and fish on a bash user's
+    machine) gets no new rc file: `--shell` asks for one explicitly."""
+    login = Path(environ.get("SHELL") or "").name
+    if login in SHELLS:
+        return [s for s in SHELLS if s == login or rc_file(s, environ).exists()]
+    return [s for s in SHELLS if which(s) or rc_file(s, environ).exists()]
+
+
+def prune_empty_dirs(start: Path, home: Path) -> None:
+    """Remove `start` and its parents while empty, staying below `home`: uninstalling fish's
+    config.fish that install created must not leave the ~/.config/fish/ made for it."""
+    d = start
+    while d != home and home in d.parents:
+        try:
+            d.rmdir()
+        except OSError:  # not empty (or not ours to remove): stop here
+            return
+        d = d.parent
 
 
 def main(argv: list[str]) -> int:
@@ -216,6 +233,7 @@ def _write(path: Path, before: bytes | None, after: bytes | None, *, uninstall: 
         written = backup
     if after is None:
         target.unlink()
+        prune_empty_dirs(target.parent, Path(os.environ.get("HOME") or Path.home()))
     else:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(target.name + ".xx-tmp")

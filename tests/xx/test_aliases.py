@@ -157,3 +157,25 @@ def test_no_backup_is_claimed_for_a_new_file_and_failures_are_true(tmp_path: Pat
         assert "open a new shell" not in r.stdout and not Path(str(rc) + ".xx-backup").exists()
     finally:
         rc.chmod(0o644)
+
+
+def test_install_writes_only_the_login_shells_rc_and_uninstall_leaves_no_empty_dir(tmp_path: Path) -> None:
+    """zsh and fish on PATH are not the user's shells: a bash user gets .bashrc only."""
+    env = {**_env(tmp_path), "SHELL": "/bin/bash"}
+    r = _xx(["install"], env)
+    assert r.returncode == 0, r.stderr
+    assert aliases.rc_file("bash", env).exists()
+    assert not aliases.rc_file("zsh", env).exists() and not aliases.rc_file("fish", env).exists(), r.stdout
+    fish_dir = aliases.rc_file("fish", env).parent
+    assert _xx(["install", "--shell", "fish"], env).returncode == 0 and fish_dir.is_dir()
+    assert _xx(["install", "--uninstall", "--shell", "fish"], env).returncode == 0
+    assert not fish_dir.exists() and not fish_dir.parent.exists(), "the dirs install made for config.fish are gone"
+    assert Path(env["HOME"]).is_dir()
+
+
+def test_default_shells_without_shell_are_those_on_path(tmp_path: Path) -> None:
+    env = {**_env(tmp_path), "SHELL": ""}
+    assert aliases.default_shells(env, which=lambda s: "/bin/x" if s == "zsh" else None) == ["zsh"]
+    env["SHELL"] = "/usr/bin/fish"
+    aliases.rc_file("bash", env).write_text("# mine\n")  # an rc file the user has: still kept up to date
+    assert aliases.default_shells(env, which=lambda s: "/bin/x") == ["bash", "fish"]
