@@ -16,7 +16,8 @@ from types import SimpleNamespace
 from typing import NoReturn
 
 from gateway.config import Config, ConfigError, load, paths
-from xx import codes, profiles
+from gateway.config.record import replace
+from xx import codes, dirs, profiles
 from xx.plan import LaunchPlan, Options, PlanError, plan
 
 EXIT_USAGE = 2
@@ -105,7 +106,12 @@ def build(argv: list[str], environ: Mapping[str, str], gateway_url: str | None =
             state_dir=paths.state_dir(), home=Path(environ.get("HOME") or Path.home()),
             scan=_last_scan(config) if spec.route == "p" else None, unguarded=args.unguarded,
         )
-        return args, plan(spec, profile, config, opts), config
+        lp = plan(spec, profile, config, opts)
+        if insecure_settings(lp) is not None:  # Gemini ignores settings below a world-writable dir
+            root, _ = dirs.private_state_dir(opts.state_dir, environ)
+            if root is not None:
+                lp = plan(spec, profile, config, replace(opts, state_dir=root))
+        return args, lp, config
     except codes.CodeError as exc:
         bare = Options(model=args.model, session=args.session, prompt=args.prompt, gateway_url=gateway_url,
                        environ=dict(environ), state_dir=paths.state_dir(), home=Path(environ.get("HOME") or Path.home()))
@@ -157,6 +163,12 @@ def main(argv: list[str]) -> int:
         return 0
     import shutil
 
+    if (shared := insecure_settings(lp)) is not None:
+        _, why = dirs.private_state_dir(paths.state_dir(), environ)
+        print(f"xx: {lp.agent} not started: {lp.binary} ignores settings files below a directory others can write "
+              f"to ({shared}), and no private directory was found ({'; '.join(why)})\n"
+              "    fix: set XDG_RUNTIME_DIR or XX_STATE_DIR to a directory only you can write to", file=sys.stderr)
+        return 1
     if shutil.which(lp.binary, path=apply_env(environ, lp.env).get("PATH")) is None:
         print(f"xx: {lp.binary!r} is not on PATH. Install it: {lp.package}", file=sys.stderr)
         return EXIT_NOT_FOUND  # before starting a gateway nothing will use
@@ -179,7 +191,6 @@ def main(argv: list[str]) -> int:
         print(f"xx: {lp.binary!r} is not on PATH. Install it: {lp.package}", file=sys.stderr)
         return EXIT_NOT_FOUND
     write_files(lp)
-    warn_insecure_settings(lp)
     if use_tmux:
         return exec_tmux(args.code, lp, env)
     sys.stdout.flush()
@@ -307,23 +318,12 @@ def write_files(lp: LaunchPlan) -> None:
         tmp.replace(p)
 
 
-def shared_ancestor(path: Path) -> Path | None:
-    """The first directory above `path` that others may write to (Gemini ignores settings below one)."""
-    for parent in path.parents:
-        try:
-            if parent.stat().st_mode & 0o002:
-                return parent
-        except OSError:
-            return None
-    return None
-
-
-def warn_insecure_settings(lp: LaunchPlan) -> None:
+def insecure_settings(lp: LaunchPlan) -> Path | None:
+    """The world-writable directory above a per-launch settings.json, if any (Gemini ignores such files)."""
     for path in lp.files:
-        if path.endswith("settings.json") and (shared := shared_ancestor(Path(path))) is not None:
-            print(f"xx: warning: {lp.binary} ignores settings files below a directory others can write to "
-                  f"({shared}); point XDG_STATE_HOME or XX_STATE_DIR at a private directory", file=sys.stderr)
-            return
+        if path.endswith("settings.json") and (shared := dirs.shared_ancestor(Path(path))) is not None:
+            return shared
+    return None
 
 
 def tmux_session_name(code: str, cwd: str) -> str:
