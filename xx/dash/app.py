@@ -114,7 +114,6 @@ class DashApp(App[int]):
         self._rows: dict[str, render_requests.RequestRow] = {}
         self._cache_at = 0.0
 
-
     def compose(self) -> ComposeResult:
         yield GatewayHeader(id="header")
         yield DownBanner(id="banner")
@@ -231,21 +230,9 @@ class DashApp(App[int]):
         st = self.state
         self._cache_at = time.monotonic()
         started = (st.health or {}).get("started") or (st.stats or {}).get("started")
-        self.cache_panel.show(
-            render_cache.cache_summary(
-                st.stats, st.requests, now, self._cache_width(), float(started) if started else None
-            ),
-            render_cache.breakdown_table(st.stats, self.cache_view),
-        )
-
-    def _cache_width(self) -> int:
-        """The cache summary's width in cells; before the first layout, what the CSS will give it."""
-        inner = self.cache_panel.summary.size.width
-        if inner:
-            return inner
-        width = self.size.width
-        panel = 72 if width >= ROOMY_FROM else 56 if width >= WIDE_FROM else width
-        return max(20, panel - 2 - (width >= WIDE_FROM))  # padding, and the border beside the models
+        width = self.cache_panel.content_width(self.size.width, WIDE_FROM, ROOMY_FROM)
+        summary = render_cache.cache_summary(st.stats, st.requests, now, width, float(started) if started else None)
+        self.cache_panel.show(summary, render_cache.breakdown_table(st.stats, self.cache_view))
 
     def _tick(self) -> None:
         if not self.paused:

@@ -38,6 +38,17 @@ class CachePanel(Vertical):
         if breakdown is not None:
             self.breakdown.update(breakdown)
 
+    def content_width(self, screen: int, wide_from: int, roomy_from: int) -> int:
+        """The summary's width in cells; before the first layout, what dash.tcss will give it.
+
+        Measured too early, the panel is 0 wide and a sparkline sized for the whole screen
+        would wrap inside the 56-cell side panel.
+        """
+        if self.summary.size.width:
+            return self.summary.size.width
+        panel = 72 if screen >= roomy_from else 56 if screen >= wide_from else screen
+        return max(20, panel - 2 - (screen >= wide_from))  # padding, and the border beside the models
+
     @property
     def summary_text(self) -> str:
         return str(self.summary.render())
