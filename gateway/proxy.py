@@ -36,6 +36,7 @@ from gateway.protocols.dispatch import (
 )
 from gateway.protocols.errors import UpstreamMalformed
 from gateway.relay import Relay
+from gateway.routing import finality
 from gateway.routing.affinity import session_key
 from gateway.routing.health import retry_after_from_headers
 from gateway.routing.plan import Candidate, Plan, RouteRequest, plan
@@ -78,6 +79,7 @@ class Proxy:
             if choice.error is not None:
                 err = choice.error
                 headers = {"retry-after": str(int(err.retry_after))} if err.retry_after else {}
+                headers |= finality.headers(finality.is_final([], ex.skipped, rt.clock()))  # stop agents' retries
                 await flow.end("error", err.status, err.message)
                 return json_error(inc.dialect, err.status, err.message, headers, code=err.code)
             entry = await self.coalesce(inc, flow)
@@ -181,6 +183,7 @@ class Proxy:
         status, message, headers = flow.last or (503, "no candidate could be tried", {})
         status = client_status(status)
         text = self.rt.scrub(f"every candidate failed; last: {message}")
+        headers = {**headers, **finality.headers(finality.is_final(flow.ex.attempts, flow.ex.skipped, self.rt.clock()))}
         await flow.end("error", status, message)
         return json_error(inc.dialect, status, text, headers)
 

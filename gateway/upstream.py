@@ -11,6 +11,8 @@ first body chunk) and the idle gap between chunks.
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 
@@ -118,13 +120,13 @@ async def open_stream(
             first = await response.content.readany()
         return Opened(response.status, response.headers, first, response)
     except aiohttp.ConnectionTimeoutError:  # before TimeoutError, its base: the socket never connected
-        raise UpstreamError(UpstreamKind.CONNECT, f"cannot connect to {host}: connect timeout") from None
+        raise UpstreamError(UpstreamKind.CONNECT, f"cannot connect to {host} (connect timeout)") from None
     except TimeoutError:
         if response is not None:
             response.close()
         raise UpstreamError(UpstreamKind.FIRST_BYTE_TIMEOUT, f"no response from {host} within {timeouts.first_byte:g}s") from None
     except aiohttp.ClientConnectorError as exc:
-        raise UpstreamError(UpstreamKind.CONNECT, f"cannot connect to {host}: {exc.os_error.strerror or type(exc).__name__}") from None
+        raise UpstreamError(UpstreamKind.CONNECT, f"cannot connect to {host} ({_connect_reason(exc)})") from None
     except (aiohttp.ClientError, ConnectionError) as exc:
         if response is not None:
             response.close()
@@ -133,3 +135,11 @@ async def open_stream(
         if response is not None:
             response.close()
         raise
+
+
+def _connect_reason(exc: aiohttp.ClientConnectorError) -> str:
+    """"Connection refused" / "Name or service not known", not asyncio's "Connect call failed ('h', p)"."""
+    err = exc.os_error
+    if err.errno and not isinstance(err, socket.gaierror):  # getaddrinfo's errno is its own (negative) code
+        return os.strerror(err.errno)
+    return err.strerror or type(exc).__name__
