@@ -125,3 +125,9 @@ def private_state_dir(state_dir: Path, environ: Mapping[str, str],
             return cand, why
         why.append(f"{cand} is below {shared}, which others can write to")
     return None, why
+
+
+def gateway_log() -> Path:
+    """The log of the gateway serving the targeted config: the demo writes its gateway's beside its config."""
+    demo = None if os.environ.get("XX_STATE_DIR") else demo_of(paths.config_file())
+    return demo.log("gateway") if demo else paths.log_file()

@@ -204,7 +204,7 @@ def _run(args: argparse.Namespace, config: Config) -> int:
             print(f"xx gateway is not running at {config.gateway.url}")
         return 0
     if args.cmd == "logs":
-        log = dirs.state_dir() / paths.log_file().name  # the demo's log for the demo's config (xx.dirs)
+        log = dirs.gateway_log()  # the demo's log for the demo's config (xx.dirs)
         if args.follow:
             print(_tail(log, args.lines))
             _follow(log)

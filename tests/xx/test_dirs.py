@@ -85,3 +85,10 @@ def test_private_state_dir_skips_candidates_below_world_writable_dirs(tmp_path: 
     assert got == Path("/nonexistent/.local/state/xx") and len(why) == 2 and all("others can write" in w for w in why)
     none, why = dirs.private_state_dir(state, {}, real_home=shared / "h")
     assert none is None and len(why) == 2
+
+
+def test_gateway_logs_with_the_demos_config_shows_the_demos_gateway_log(demo_env) -> None:
+    env, layout, _, _ = demo_env
+    layout.log("gateway").write_text("demo gateway line\n")
+    r = xx(env, "gateway", "logs", "-n", "5")
+    assert r.returncode == 0 and "demo gateway line" in r.stdout, r
