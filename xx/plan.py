@@ -33,7 +33,7 @@ KEY_ENV = "XX_GATEWAY_KEY"
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 _SECRET_NAME = re.compile(r"KEY|TOKEN(?!S)|SECRET|PASSWORD|AUTH", re.I)  # *_TOKENS are counts, not secrets
 _PLACE = re.compile(r"\{(url|base|token|agent|model|tier|route|session|prompt|dir|window|compact_at|compact_pct"
-                    r"|compact_frac|output|file:[^{}]+)\}")
+                    r"|compact_frac|output|limit_json|file:[^{}]+)\}")
 COMPACT_AT = 0.75  # compact at this share of the real window: room for the answer and for estimate slack
 
 
@@ -105,6 +105,7 @@ def plan(spec: Spec, profile: Profile, config: Config, options: Options) -> Laun
     # Route b forwards the model the agent asked for: the tier's windows say nothing about it (defaults only).
     context = context_values(profile, config, tier if spec.route == "p" else None, options.scan)
     values |= {k: v for k, v in context.items() if k != "apply"}
+    values["limit_json"] = limit_json(context)
 
     # Files first: their content decides the per-launch directory, which env and argv then name.
     contents = {name: render(text, values) for name, text in wiring.files.items()}
@@ -199,6 +200,14 @@ def context_values(profile: Profile, config: Config, tier_name: str | None, scan
     frac = f"{target / effective:.4f}" if effective > 0 else "1"
     return {"window": str(window), "compact_at": str(target), "compact_pct": str(pct), "compact_frac": frac,
             "output": str(output), "apply": "1"}
+
+
+def limit_json(context: Mapping[str, str]) -> str:
+    """`"limit":{"context":W,"output":O}` when a window applies, else nothing: OpenCode takes a written 0 as the
+    window itself (a broken value), so an unknown window must leave the key out."""
+    if not context.get("apply"):
+        return ""
+    return f'"limit":{{"context":{context["window"]},"output":{context["output"]}}}'
 
 
 def render(text: str, values: Mapping[str, str]) -> str:
