@@ -43,6 +43,7 @@ def test_claude_code_fails_fast_with_the_reason(dead_world: World) -> None:
     assert run.returncode != 0, run.describe()
     assert run.seconds < 15, f"took {run.seconds:.1f}s\n{run.describe()}"
     assert "cannot connect to 127.0.0.1" in said and "Connection refused" in said, run.describe()
+    print(f"[unreachable] claude exited {run.returncode} after {run.seconds:.1f}s")
     again = w.xx("cnpf", "-p", "hi", cwd=w.project("claude"), timeout=60)  # now the breakers are open too
     assert again.returncode != 0 and again.seconds < 15, again.describe()
     assert "cannot connect to 127.0.0.1" in again.stdout + again.stderr, again.describe()
