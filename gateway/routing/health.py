@@ -18,7 +18,6 @@ cooling → healthy) are observed lazily, and `poll()` lets the gateway surface 
 from __future__ import annotations
 
 import email.utils
-import re
 import statistics
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -26,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from gateway.config import Breaker
+from gateway.routing.ratelimit_headers import parse_duration
 
 WINDOW = 50  # rolling outcomes kept per model for success rate and latency percentiles
 # Statuses that say the request was bad, not the model: they must not trip a breaker.
@@ -273,21 +273,6 @@ def _fmt_s(seconds: float) -> str:
 
 # -- reset headers ---------------------------------------------------------------------
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
-
-
-def parse_duration(text: str) -> float | None:
-    """OpenAI's reset durations ("1m30s", "6ms", "2h0m0.5s", or bare seconds) in seconds."""
-    text = text.strip()
-    try:
-        return max(float(text), 0.0)
-    except ValueError:
-        pass
-    parts = _DURATION.findall(text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        return None
-    scale = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
-    return sum(float(n) * scale[u] for n, u in parts)
 
 
 def _http_date(text: str, now: float) -> float | None:

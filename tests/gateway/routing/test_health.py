@@ -5,7 +5,8 @@ import email.utils
 import pytest
 
 from gateway.config import Breaker
-from gateway.routing.health import Health, Unavailable, parse_duration, retry_after_from_headers
+from gateway.routing.health import Health, Unavailable, retry_after_from_headers
+from gateway.routing.ratelimit_headers import parse_duration
 
 T0 = 1_800_000_000.0
 
