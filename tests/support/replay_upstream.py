@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from support.loopback import LoopbackServer
 
 ROOT = Path(__file__).resolve().parents[1] / "fixtures" / "recordings"
 PAUSES_PER_STREAM = 8  # spread over the stream: realistic gaps without making big recordings slow
@@ -83,7 +84,7 @@ def by_name() -> dict[str, Recording]:
     return {r.name: r for r in load_index()}
 
 
-class ReplayUpstream:
+class ReplayUpstream(LoopbackServer):
     """A loopback provider serving recordings by the request's `model`; `extra` adds scripted ones.
 
     `extra` maps a model name to a list of frames (bytes) or a callable `(request body) -> frames`,
@@ -96,30 +97,10 @@ class ReplayUpstream:
         self.recordings = {r.name: r for r in (recordings if recordings is not None else load_index())}
         self.extra = extra or {}
         self.pause = pause
-        self.url = ""
         self.requests: list[dict[str, Any]] = []
-        self._ready = threading.Event()
-        self._stop: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
+        super().__init__()
 
-    async def _main(self) -> None:
-        from aiohttp import web
-
-        app = web.Application()
-        app.router.add_route("POST", "/{tail:.*}", self._handle)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        self._ready.set()
-        await self._stop.wait()
-        await runner.cleanup()
-
-    async def _handle(self, request: Any) -> Any:
+    async def handle(self, request: Any) -> Any:
         from aiohttp import web
 
         body = json.loads(await request.read() or b"{}")
@@ -154,17 +135,6 @@ class ReplayUpstream:
                 await asyncio.sleep(self.pause)
         await resp.write_eof()
         return resp
-
-    def start(self) -> ReplayUpstream:
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("replay upstream did not start")
-        return self
-
-    def stop(self) -> None:
-        if self._loop and self._stop:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(10)
 
 
 def _cut_point(frame: bytes) -> int:

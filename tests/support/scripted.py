@@ -8,11 +8,11 @@ edge cases need. Real HTTP over loopback (aiohttp), in its own thread and event 
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections import deque
 from dataclasses import dataclass, field
 
 from aiohttp import web
+from support.loopback import LoopbackServer
 
 
 @dataclass
@@ -32,24 +32,20 @@ class Seen:
     headers: dict[str, str]
 
 
-class ScriptedUpstream:
+class ScriptedUpstream(LoopbackServer):
     """`queue(*answers)` answers the next requests in order; `default` answers the rest."""
 
     def __init__(self, default: Answer | None = None) -> None:
         self.default = default or Answer(500, [b'{"error":{"message":"unscripted"}}'], "application/json")
         self.answers: deque[Answer] = deque()
         self.seen: list[Seen] = []
-        self.url = ""
-        self._ready = threading.Event()
-        self._stop: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
+        super().__init__()
 
     def queue(self, *answers: Answer) -> ScriptedUpstream:
         self.answers.extend(answers)
         return self
 
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
+    async def handle(self, request: web.Request) -> web.StreamResponse:
         self.seen.append(Seen(request.path, await request.read(), dict(request.headers)))
         answer = self.answers.popleft() if self.answers else self.default
         if answer.stall:
@@ -62,30 +58,6 @@ class ScriptedUpstream:
             await resp.write(chunk)
         await resp.write_eof()
         return resp
-
-    async def _main(self) -> None:
-        app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.router.add_route("POST", "/{tail:.*}", self._handle)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        self._ready.set()
-        await self._stop.wait()
-        await runner.cleanup()
-
-    def start(self) -> ScriptedUpstream:
-        self._thread.start()
-        self._ready.wait(10)
-        return self
-
-    def stop(self) -> None:
-        if self._loop and self._stop:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(10)
 
 
 def two_model_config(port: int, first: str, second: str, *, first_dialect: str = "anthropic",

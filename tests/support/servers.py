@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 from hypercorn.asyncio import serve
 from hypercorn.config import Config as HyperConfig
+from support.loopback import LoopbackServer
 
 from gateway.app import create_app
 from gateway.config import Config, parse
@@ -92,45 +93,17 @@ def config_for(sim_url: str, port: int, extra: str = "", *, rpm: int = 100_000, 
     return parse(sim_config_text(sim_url, port=port, rpm=rpm, rpd=rpd) + extra, source="<test>", env={})
 
 
-class CannedUpstream:
+class CannedUpstream(LoopbackServer):
     """A loopback provider that answers every POST with the same canned bytes (for malformed-output tests)."""
 
     def __init__(self, body: bytes, content_type: str = "application/json", status: int = 200) -> None:
         self.body, self.content_type, self.status = body, content_type, status
-        self.url = ""
         self.calls = 0
-        self._ready = threading.Event()
-        self._stop: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
+        super().__init__()
 
-    async def _main(self) -> None:
+    async def handle(self, request: Any) -> Any:
         from aiohttp import web
 
-        async def handler(request: web.Request) -> web.Response:
-            self.calls += 1
-            await request.read()
-            return web.Response(body=self.body, status=self.status, content_type=self.content_type.split(";")[0])
-
-        app = web.Application()
-        app.router.add_route("POST", "/{tail:.*}", handler)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        self._ready.set()
-        await self._stop.wait()
-        await runner.cleanup()
-
-    def start(self) -> CannedUpstream:
-        self._thread.start()
-        self._ready.wait(10)
-        return self
-
-    def stop(self) -> None:
-        if self._loop and self._stop:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(10)
+        self.calls += 1
+        await request.read()
+        return web.Response(body=self.body, status=self.status, content_type=self.content_type.split(";")[0])
