@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.config import paths
+from gateway.config.record import record
 
 
-@dataclass(frozen=True)
+@record  # not a dataclass: `dataclasses` costs the launch path ~9 ms (gateway/config/record.py)
 class DemoLayout:
     """Where `xx demo` keeps its files; its gateway gets `state_dir` and `cache_home` from here."""
 
