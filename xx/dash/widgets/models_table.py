@@ -38,6 +38,10 @@ class ModelsTable(FittedTable):
         visible = self.scrollable_content_region.height - 1  # the header row
         if visible < 0:
             return
+        # The hint's own border line takes a row: without this, one early frame that hid a row would keep the
+        # border, and the border would keep that row hidden for good.
+        if self.has_class("-more") and self.scroll_y == 0 and len(self._shown) <= visible + 1:
+            visible += 1
         hint = more_text(*hidden_rows(len(self._shown), round(self.scroll_y), visible))
         self.hint = hint
         self.border_subtitle = hint or None
