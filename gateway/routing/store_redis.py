@@ -31,6 +31,8 @@ log = logging.getLogger("xx.gateway.state")
 CHANNEL = "events"
 HEARTBEAT_S = 1.0
 HEARTBEAT_TTL_S = 3.5
+TEAM_MEMORY_S = 600.0  # degraded limits divide by the largest team seen this long ago: one that just left may be back
+STARTUP_BEATS = 12  # the first beats come every 0.25 s, so instances started together see each other within a second
 REFUSAL_CACHE_S = 0.5  # a refused owner set is not asked again for this long (the hot path under overload)
 
 # KEYS: per owner (minute zset, day counter base, cool key). ARGV: id, tokens, window_ms, n, then per owner
@@ -143,6 +145,8 @@ class RedisStore:
         self.degraded_since: float | None = None
         self.degraded_reason = ""
         self.live_instances = 1
+        self._team_seen: list[tuple[float, int]] = []  # (when, live count) over TEAM_MEMORY_S
+        self._beats = 0
         self.breaker_cache: dict[str, tuple[float, str]] = {}
         self._refused: dict[tuple[str, ...], tuple[Refusal, float]] = {}
         self._errors = _unavailable_errors()
@@ -174,16 +178,22 @@ class RedisStore:
     def degraded(self) -> bool:
         return self.degraded_since is not None
 
+    @property
+    def divisor(self) -> int:
+        """Redis away: limits divide by the largest team of the last ten minutes (a restarting one may be back)."""
+        return max([self.live_instances, *(n for _, n in self._team_seen)])
+
     def status(self) -> dict[str, Any]:
         """For /ready and /health: shared or degraded, since when, and the divisor in force."""
         return {"backend": "redis", "shared": not self.degraded, "degraded_since": self.degraded_since,
                 "reason": self.degraded_reason or None, "live_instances": self.live_instances,
+                "divisor": self.divisor,
                 "instance": self.instance}
 
     def _lost(self, exc: BaseException) -> None:
         if self.degraded_since is None:
             self.degraded_since = self.clock()
-            self.degraded_reason = f"Redis unreachable ({type(exc).__name__}); limits divided by {self.live_instances}"
+            self.degraded_reason = f"Redis unreachable ({type(exc).__name__}); limits divided by {self.divisor}"
             log.warning("shared state: %s; serving on local state", self.degraded_reason)
 
     def _back(self) -> None:
@@ -206,12 +216,14 @@ class RedisStore:
             self._lost(exc)
             return
         self.live_instances = max(1, int(res[2]))
+        self._team_seen = [(t, n) for t, n in self._team_seen if t > now - TEAM_MEMORY_S] + [(now, self.live_instances)]
         self._load_breakers(res[3])
         self._back()
 
     async def _heartbeat_loop(self) -> None:
         while True:
-            await asyncio.sleep(HEARTBEAT_S if not self.degraded else 0.25)
+            self._beats += 1
+            await asyncio.sleep(0.25 if self.degraded or self._beats <= STARTUP_BEATS else HEARTBEAT_S)
             await self._beat()
 
     async def _listen_loop(self) -> None:
@@ -270,7 +282,7 @@ class RedisStore:
         if cached is not None and cached[1] > self.clock():
             return cached[0]
         if self.degraded:
-            return self.local.reserve_now([lim.divided(self.live_instances) for lim in limits], tokens, local=True)
+            return self.local.reserve_now([lim.divided(self.divisor) for lim in limits], tokens, local=True)
         rid = uuid.uuid4().hex[:16]
         keys = [k for lim in limits for k in self._keys(lim)]
         args: list[Any] = [rid, int(tokens), int(self.minute_s * 1000), len(limits)]
@@ -281,7 +293,7 @@ class RedisStore:
             ok, idx, kind, until_ms, now_ms = await self._reserve(keys=keys, args=args)
         except self._errors as exc:
             self._lost(exc)
-            return self.local.reserve_now([lim.divided(self.live_instances) for lim in limits], tokens, local=True)
+            return self.local.reserve_now([lim.divided(self.divisor) for lim in limits], tokens, local=True)
         if ok:
             # Mirror this instance's own grants: if Redis goes away, its degraded share starts from what it spent.
             self.local.add(limits, int(tokens), rid, self.clock())

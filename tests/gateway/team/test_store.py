@@ -155,6 +155,26 @@ async def test_degraded_when_redis_stops_then_shared_again(redis_server: RedisSe
             await st.close()
 
 
+async def test_degraded_divisor_remembers_an_instance_that_just_left(redis_server: RedisServer) -> None:
+    stores = [RedisStore(redis_server.url, minute_s=60) for _ in range(3)]
+    for st in stores:
+        await st.start()
+    s = stores[0]
+    try:
+        await s._beat()
+        assert s.live_instances == 3
+        await stores[2].close()  # restarting, say: the registry no longer lists it
+        await s._beat()
+        assert s.live_instances == 2
+        redis_server.stop()
+        results = [await s.reserve([Limit("pool:left", rpm=30)]) for _ in range(15)]
+        assert s.degraded and s.status()["divisor"] == 3
+        assert sum(isinstance(r, Reservation) for r in results) == 10  # 30 / 3, not 30 / 2
+    finally:
+        for st in stores:
+            await st.close()
+
+
 async def test_degraded_share_counts_what_this_instance_already_spent(redis_server: RedisServer) -> None:
     s = RedisStore(redis_server.url, minute_s=60)
     await s.start()
