@@ -40,6 +40,8 @@ from gateway.config.model import (
 from gateway.config.record import replace
 from gateway.config.team import build_ledger, build_state
 
+SECRET_KEYS = frozenset({"api_key", "api_keys", "token"})  # values never echoed in a config error
+
 
 def _known_zone(name: str) -> bool:
     """An IANA zone name, checked without importing zoneinfo (~20 ms, too much for the launcher's start-up):
@@ -121,7 +123,8 @@ class _Builder:
             ok = isinstance(value, kinds)
         if not ok:
             names = " or ".join(k.__name__ for k in kinds)
-            self.bad(f"{where}.{key}", f"must be {names}, got {type(value).__name__} {value!r}")
+            shown = "" if key in SECRET_KEYS else f" {value!r}"  # a key typed in the wrong place stays unprinted
+            self.bad(f"{where}.{key}", f"must be {names}, got {type(value).__name__}{shown}")
             return default
         return value
 
@@ -264,7 +267,7 @@ class _Builder:
         dialect = self.dialect(t, w)
         base_url = self.get(t, "base_url", str, w, "")
         if not re.match(r"^https?://", base_url):
-            self.bad(f"{w}.base_url", f"must be an http(s) URL, got {base_url!r}")
+            self.bad(f"{w}.base_url", f"must be an http(s) URL, got {base_url.split('?')[0]!r}")  # a query may hold a key
         keys = self.keys(t, w)
         api_key_ref = keys[0][0] if keys else None
         api_key = next((v for _, v in keys if v), None)  # the first key that is set

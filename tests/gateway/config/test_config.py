@@ -88,3 +88,16 @@ def test_all_problems_reported_at_once() -> None:
 def test_token_makes_public_bind_valid() -> None:
     cfg = parse("[gateway]\nhost = '0.0.0.0'\ntoken = '$TOK'\n" + BASE, env={"TOK": "t0k"})
     assert cfg.gateway.token == "t0k" and not cfg.gateway.loopback
+
+
+@pytest.mark.parametrize("text", [
+    BASE.replace('dialect = "openai"', 'dialect = "openai"\napi_key = 4242424242424242'),
+    BASE.replace('dialect = "openai"', 'dialect = "openai"\napi_keys = [4242424242424242]'),
+    "[gateway]\ntoken = 4242424242424242\n" + BASE,
+    BASE.replace('"http://127.0.0.1:9/v1"', '"ftp://h/v1?key=4242424242424242"'),
+])
+def test_a_misplaced_secret_is_named_never_echoed(text: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse(text, env={})
+    assert info.value.problems, "the mistake is reported"
+    assert "4242424242424242" not in str(info.value)
