@@ -102,7 +102,8 @@ class Runtime:
 
             self.ledger = PgLedger(self.config.ledger.url, instance=self.instance,  # type: ignore[assignment]
                                    retention_days=self.config.ledger.retention_days,
-                                   synchronous_commit=self.config.ledger.synchronous_commit)
+                                   synchronous_commit=self.config.ledger.synchronous_commit,
+                                   spool=self.ledger_path if self.config.ledger.commit == "spool" else None)
         else:
             self.ledger = Ledger(self.ledger_path)
         if self.team is not None:

@@ -25,10 +25,12 @@ import json
 import logging
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from gateway.accounting import tokens
 from gateway.accounting.ledger import COLUMNS, from_row, to_row
+from gateway.accounting.spool import Journal, SpoolWrites
 from gateway.errors import LedgerWriteFailed
 from gateway.exchange import Exchange
 
@@ -142,12 +144,15 @@ class _Conn:
         self.conn = None
 
 
-class PgLedger:
+class PgLedger(SpoolWrites):
     """Owns a small asyncpg pool on its own loop; the API matches gateway.accounting.ledger.Ledger."""
 
     def __init__(self, url: str, *, instance: str = "", retention_days: float | None = None,
-                 connect_timeout: float = 10.0, synchronous_commit: bool = True) -> None:
+                 connect_timeout: float = 10.0, synchronous_commit: bool = True, spool: Path | None = None,
+                 spool_bytes: int | None = None) -> None:
         self.url = url
+        # spool: `write` resolves once the row is in the instance's local journal (gateway.accounting.spool)
+        self.journal = None if spool is None else Journal(spool, spool_bytes)
         self.synchronous_commit = synchronous_commit
         self.path = None  # the SQLite ledger's attribute; nothing on disk here
         self.instance = instance
@@ -155,7 +160,8 @@ class PgLedger:
         self.written = 0
         self.failed = 0
         self.retries = 0
-        self._pending: list[tuple[tuple[Any, ...], asyncio.Future[None]]] = []
+        self._pending: list[tuple[tuple[Any, ...], asyncio.Future[None] | None]] = []  # None: spooled
+        self.replayed = 0
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="xx-ledger-pg", daemon=True)
         self._thread.start()
@@ -165,6 +171,8 @@ class PgLedger:
         except BaseException:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(5)
+            if self.journal is not None:
+                self.journal.close()
             raise
 
     # -- plumbing ------------------------------------------------------------------------
@@ -180,20 +188,35 @@ class PgLedger:
             await migrate(conn)
         self._wake = asyncio.Event()
         self._room = asyncio.Semaphore(MAX_PENDING)
+        self._progress = asyncio.Condition()  # notified after each spooled batch commits
+        if self.journal is not None:
+            await self._replay(self.journal)
         self._tasks.append(self._loop.create_task(self._writer()))
         if self.retention_days:
             self._tasks.append(self._loop.create_task(self._retention()))
 
     # -- writes --------------------------------------------------------------------------
     async def write(self, ex: Exchange) -> None:
-        """Return once the row is committed (group commit with whatever else is pending)."""
+        """Return once the row is committed (group commit with whatever else is pending), or with
+        the spool once it is in the journal (waiting first while the spool is over its bound)."""
         row = pg_row(ex, self.instance)
-        fut = asyncio.run_coroutine_threadsafe(self._enqueue(row), self._loop)
-        await asyncio.wrap_future(fut)
+        if self.journal is not None:
+            if self.journal.pending >= MAX_PENDING:
+                await self._await(self._until(lambda: self.journal.pending < MAX_PENDING))  # type: ignore[union-attr]
+            self.journal.append(row, self._handoff)
+            return
+        await self._await(self._enqueue(row))
 
     def write_nowait(self, ex: Exchange) -> None:
-        """For paths that cannot await (a cancelled request): queued, committed by the writer."""
+        """For paths that cannot await (a cancelled request): queued (or spooled), committed by the writer."""
+        if self.journal is not None:
+            self.journal.append(pg_row(ex, self.instance), self._handoff)
+            return
         asyncio.run_coroutine_threadsafe(self._enqueue(pg_row(ex, self.instance)), self._loop)
+
+    async def _await(self, coro: Any) -> Any:
+        """Run a coroutine on the ledger's loop and await it from the caller's loop."""
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._loop))
 
     async def _enqueue(self, row: tuple[Any, ...]) -> None:
         await self._room.acquire()
@@ -210,13 +233,23 @@ class PgLedger:
                 batch = self._pending[:MAX_BATCH]
                 del self._pending[:MAX_BATCH]
                 failures = await self._commit_isolating([row for row, _ in batch])
-                for i, (_, fut) in enumerate(batch):
+                spooled = 0
+                for i, (row, fut) in enumerate(batch):
+                    if fut is None:  # spooled: its writer is long gone; a refused row is kept aside
+                        spooled += 1
+                        if i in failures:
+                            self.journal.reject(row, str(failures[i]))  # type: ignore[union-attr]
+                        continue
                     if not fut.done():
                         if failures.get(i) is None:
                             fut.set_result(None)
                         else:
                             fut.set_exception(failures[i])
                     self._room.release()
+                if spooled:
+                    self.journal.committed(spooled)  # type: ignore[union-attr]
+                    async with self._progress:
+                        self._progress.notify_all()
 
     async def _commit_isolating(self, rows: list[tuple[Any, ...]]) -> dict[int, LedgerWriteFailed]:
         """Commit the batch; if PostgreSQL refuses it, commit row by row so one bad row fails alone."""
@@ -293,12 +326,14 @@ class PgLedger:
     def close(self) -> None:
         async def shutdown() -> None:
             deadline = time.monotonic() + 10
-            while self._pending and time.monotonic() < deadline:  # noqa: ASYNC110 - a bounded drain at shutdown
+            while (self._pending or (self.journal and self.journal.pending)) and time.monotonic() < deadline:  # noqa: ASYNC110
                 await asyncio.sleep(0.01)
             for task in self._tasks:
                 task.cancel()
             for holder in (self._writer_conn, self._reader_conn):
                 await holder.close()
+            if self.journal is not None:  # rows still spooled (PostgreSQL away) wait in it for the next start
+                self.journal.close()
 
         if self._loop.is_running():
             with contextlib.suppress(concurrent.futures.TimeoutError, RuntimeError):
@@ -309,6 +344,7 @@ class PgLedger:
     # -- reads ---------------------------------------------------------------------------
     def _read(self, sql: str, *args: Any) -> list[Any]:
         async def fetch() -> list[Any]:
+            await self._drained()
             async with self._reader_conn.use() as conn:
                 return await conn.fetch(sql, *args)
 
@@ -346,6 +382,7 @@ class PgLedger:
     async def token_spend_since(self, ts: float) -> dict[str, tuple[int, float]]:
         """token name -> (requests, dollars) since ts, the whole team's: per-token budgets hold across instances."""
         async def fetch() -> list[Any]:
+            await self._drained()
             async with self._reader_conn.use() as conn:
                 return await conn.fetch("SELECT token, count(*), coalesce(sum(cost), 0) FROM exchanges "
                                         "WHERE started >= $1 AND token IS NOT NULL GROUP BY token", ts)
