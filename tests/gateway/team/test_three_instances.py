@@ -135,6 +135,8 @@ def test_postgres_restart_mid_load_loses_no_row(simulator_thread, redis_server: 
         load = run_load(cluster.urls, rate=40, seconds=4.0, during=chaos)
         assert not load.server_errors, load.server_errors
         assert len(load.exchanges) > 50
+        for g in cluster.instances:  # spooled rows (the default commit mode) reach PostgreSQL a moment later
+            assert g.rt.ledger.flush(30)
         rows = cluster.instances[0].rt.ledger._read("SELECT id, instance FROM exchanges")
         ids = {r[0] for r in rows}
         missing = [x for x in load.exchanges if x not in ids]
@@ -150,7 +152,7 @@ def _start_process(cfg_text: str, tmp: Path, i: int) -> tuple[subprocess.Popen, 
     cfg = tmp / f"config{i}.toml"
     cfg.write_text(cfg_text)
     state = tmp / f"state{i}"
-    state.mkdir()
+    state.mkdir(exist_ok=True)  # a restart keeps its state dir (and the ledger's spool in it)
     env = {**os.environ, "XX_CONFIG": str(cfg), "XDG_STATE_HOME": str(state)}
     log = (state / "stdout.log").open("ab")
     proc = subprocess.Popen([sys.executable, "-m", "gateway"], env=env, stdout=log, stderr=log)
@@ -171,24 +173,41 @@ def _up(url: str) -> bool:
 
 
 @pytest.mark.slow
-def test_kill_9_of_one_instance_loses_no_completed_row(simulator_thread, redis_server: RedisServer, pg_url: str,
-                                                       tmp_path: Path) -> None:
+@pytest.mark.parametrize("commit", ["sync", "spool"])
+def test_kill_9_of_one_instance_loses_no_completed_row(simulator_thread, redis_server: RedisServer,
+                                                       pg_server: PostgresServer, pg_url: str, tmp_path: Path,
+                                                       commit: str) -> None:
+    """sync: every answered row is in PostgreSQL at once. spool: PostgreSQL is away when the instance is
+    killed, so its last answered rows are only in its journal; they reach PostgreSQL when it starts again
+    on its state dir (replayed before it serves)."""
     procs = []
+    texts = []
     try:
         for i in range(3):
             text = team_config_text(simulator_thread.url, free_port(), state_url=redis_server.url, ledger_url=pg_url,
-                                    rpm=100_000)
+                                    rpm=100_000, extra=f'commit = "{commit}"\n')
+            texts.append(text)
             procs.append(_start_process(text, tmp_path, i))
         killed: dict[str, float] = {}
 
         def chaos(elapsed: float) -> None:
-            if elapsed > 1.5 and not killed:
+            if commit == "spool" and elapsed > 1.0 and "pg" not in killed:
+                pg_server.stop("fast")
+                killed["pg"] = elapsed
+            if elapsed > 1.5 and "at" not in killed:
                 procs[0][0].send_signal(signal.SIGKILL)
                 killed["at"] = elapsed
+            if commit == "spool" and elapsed > 2.0 and not pg_server.started:
+                pg_server.start()
 
         load = run_load([u for _, u in procs], rate=45, seconds=4.0, during=chaos)
         assert killed and load.errors, "the instance was not killed under load"
         assert len(load.exchanges) > 60
+        if commit == "spool":
+            procs[0][0].wait(5)
+            procs.append(_start_process(texts[0], tmp_path, 0))  # same state dir: replays the journal first
+            for _, url in procs[1:3]:  # the survivors' spooled rows: a read waits for them to commit
+                httpx.get(url + "/xx/requests?limit=1", timeout=30)
         import asyncio
 
         import asyncpg
