@@ -9,7 +9,9 @@ gives exactly one holder across instances, and the expiry frees it if the holder
 Redis away (stopped, restarted, unreachable): every verb falls back at once to an in-process
 MemoryStore with each limit divided by the number of instances last seen alive in the heartbeat
 registry, so the team as a whole stays within its limits; `status()` says so for /ready, and a
-background ping returns to shared state on its own when Redis answers again.
+background ping returns to shared state on its own when Redis answers again. A verb waits up
+to 1 s for an answer: with less, a busy machine's slow answer flipped an instance to its local
+share while the others still granted from Redis, and the team overshot the limit.
 """
 
 from __future__ import annotations
@@ -126,7 +128,7 @@ class RedisStore:
     """Store verbs on Redis, with a MemoryStore standing in (limits divided) while Redis is away."""
 
     def __init__(self, url: str, *, instance: str | None = None, prefix: str = "xx:", minute_s: float = 60.0,
-                 clock: Callable[[], float] = time.time, timeout_s: float = 0.25,
+                 clock: Callable[[], float] = time.time, timeout_s: float = 1.0,
                  on_event: Callable[[dict[str, Any]], None] | None = None) -> None:
         import redis.asyncio as aioredis
 
@@ -238,8 +240,7 @@ class RedisStore:
                         self._dispatch(msg.get("data"))
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # the connection went away: wait for Redis, then resubscribe
-                self._lost(exc)
+            except Exception:  # the connection went away: resubscribe (the verbs and the heartbeat judge Redis's health)
                 await asyncio.sleep(0.25)
             finally:
                 with contextlib.suppress(Exception):
