@@ -6,7 +6,9 @@
 Reports, with the same simulator and load generator:
 - added p50 per request at concurrency 1 and gateway CPU per request: embedded defaults
   (in-process state, SQLite) against team mode (Redis state + PostgreSQL ledger), with the
-  CPU of redis-server and postgres per request beside it;
+  CPU of redis-server and postgres per request beside it; team mode with `[ledger] commit =
+  "sync"` ("team": each response waits for its PostgreSQL commit) and "spool" ("team_spool":
+  each response waits for its line in the local journal, gateway.accounting.spool);
 - throughput at concurrency 32 of one team instance against three (round-robin);
 - the ledger's write pattern on asyncpg and on psycopg 3 (why the ledger uses asyncpg).
 Each gateway is its own process (as in real use); redis-server and PostgreSQL start on
@@ -123,20 +125,23 @@ def bench_modes(requests: int, seconds: float) -> dict:
             tmp = Path(d)
             big = 10_000_000
 
-            def text(state: bool, ledger: bool, fsync: bool = True) -> str:
+            def text(state: bool, ledger: bool, fsync: bool = True, commit: str = "sync") -> str:
                 return team_config_text(sim_url, free_port(), state_url=redis.url if state else None,
                                         ledger_url=db if ledger else None, rpm=big,
-                                        extra="" if fsync else "synchronous_commit = false\n")
+                                        extra=("" if fsync else "synchronous_commit = false\n")
+                                        + (f'commit = "{commit}"\n' if ledger else ""))
 
             emb, emb_url = start_gateway(text(False, False), tmp, "embedded")
             red, red_url = start_gateway(text(True, False), tmp, "redis-only")
             pgo, pg_url = start_gateway(text(False, True), tmp, "postgres-only")
             nofs, nofs_url = start_gateway(text(True, True, fsync=False), tmp, "team-async-commit")
+            spool, spool_url = start_gateway(text(True, True, commit="spool"), tmp, "team-spool")
             teams = [start_gateway(text(True, True), tmp, f"team{i}") for i in range(3)]
-            procs += [emb, red, pgo, nofs, *(p for p, _ in teams)]
+            procs += [emb, red, pgo, nofs, spool, *(p for p, _ in teams)]
             team_url = teams[0][1]
             modes = {"embedded": (emb_url, emb), "redis_state": (red_url, red), "postgres_ledger": (pg_url, pgo),
-                     "team": (team_url, teams[0][0]), "team_async_commit": (nofs_url, nofs)}
+                     "team": (team_url, teams[0][0]), "team_async_commit": (nofs_url, nofs),
+                     "team_spool": (spool_url, spool)}
             rounds: dict[str, list[dict]] = {m: [] for m in modes}
             for _ in range(2):
                 for mode, (url, proc) in modes.items():
@@ -145,6 +150,8 @@ def bench_modes(requests: int, seconds: float) -> dict:
                 out[mode] = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
             out["added_p50_ms"] = out["team"]["p50_ms"] - out["embedded"]["p50_ms"]
             out["added_cpu_us"] = out["team"]["gateway_cpu_us"] - out["embedded"]["gateway_cpu_us"]
+            out["spool_added_p50_ms"] = out["team_spool"]["p50_ms"] - out["embedded"]["p50_ms"]
+            out["spool_added_cpu_us"] = out["team_spool"]["gateway_cpu_us"] - out["embedded"]["gateway_cpu_us"]
             n = int(seconds * 300)
             one = asyncio.run(run([team_url], n, 32))
             three = asyncio.run(run([u for _, u in teams], n, 32))
@@ -252,12 +259,14 @@ def main() -> None:
         print(f"ledger driver {name:9} 1-row commit p50 {d['commit_1_row_p50_ms']:.3f} ms, client CPU {d['cpu_1_row_us']:.0f} us;"
               f" batched {d['batch50_rows_per_s']:.0f} rows/s, CPU/row {d['cpu_per_row_batched_us']:.1f} us")
     if "team" in out:
-        for mode in ("embedded", "redis_state", "postgres_ledger", "team", "team_async_commit"):
+        for mode in ("embedded", "redis_state", "postgres_ledger", "team", "team_async_commit", "team_spool"):
             m = out[mode]
             print(f"{mode:17} c=1 p50 {m['p50_ms']:.2f} ms, gateway CPU/request {m['gateway_cpu_us']:.0f} us,"
                   f" redis+postgres CPU/request {m['backends_cpu_us']:.0f} us")
         print(f"team adds p50 {out['added_p50_ms']:+.2f} ms and gateway CPU {out['added_cpu_us']:+.0f} us per request"
               f" (synchronous_commit = false: p50 {out['team_async_commit']['p50_ms'] - out['embedded']['p50_ms']:+.2f} ms)")
+        print(f"team with commit = \"spool\" adds p50 {out['spool_added_p50_ms']:+.2f} ms and gateway CPU"
+              f" {out['spool_added_cpu_us']:+.0f} us per request")
         t = out["throughput_c32"]
         print(f"throughput c=32: one instance {t['one_instance_rps']:.0f} req/s, three {t['three_instances_rps']:.0f}"
               f" req/s ({t['errors']} errors; 2 cores shared by everything)")
