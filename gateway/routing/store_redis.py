@@ -26,6 +26,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from gateway.routing.store import Limit, MemoryStore, Refusal, Reservation
+from gateway.routing.store_lua import ADJUST, RELEASE_LEASE, RESERVE
+from gateway.routing.store_settle import Owed, settle
 from gateway.tasks import spawn
 
 log = logging.getLogger("xx.gateway.state")
@@ -36,87 +38,6 @@ HEARTBEAT_TTL_S = 3.5
 TEAM_MEMORY_S = 600.0  # degraded limits divide by the largest team seen this long ago: one that just left may be back
 STARTUP_BEATS = 12  # the first beats come every 0.25 s, so instances started together see each other within a second
 REFUSAL_CACHE_S = 0.5  # a refused owner set is not asked again for this long (the hot path under overload)
-
-# KEYS: per owner (minute zset, day counter base, cool key). ARGV: id, tokens, window_ms, n, then per owner
-# rpm, rpd, tpm, day_offset_ms (-1 = unlimited). Returns {ok, owner index, kind, until_ms, now_ms}.
-RESERVE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local id, tokens, win, n = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local worst, wi, wkind = -1, 0, ''
-local days = {}
-for i = 1, n do
-  local z, d, c = KEYS[3*i-2], KEYS[3*i-1], KEYS[3*i]
-  local b = 4 + 4*(i-1)
-  local rpm, rpd, tpm, off = tonumber(ARGV[b+1]), tonumber(ARGV[b+2]), tonumber(ARGV[b+3]), tonumber(ARGV[b+4])
-  redis.call('ZREMRANGEBYSCORE', z, '-inf', now - win)
-  local cool = redis.call('PTTL', c)
-  if cool > 0 and now + cool > worst then worst, wi, wkind = now + cool, i, 'cool' end
-  local count = redis.call('ZCARD', z)
-  if rpm >= 0 and count >= rpm then
-    local e = redis.call('ZRANGE', z, count - rpm, count - rpm, 'WITHSCORES')
-    local u = (e[2] and tonumber(e[2]) or now) + win
-    if u > worst then worst, wi, wkind = u, i, 'rpm' end
-  end
-  local day = math.floor((now - off) / 86400000)
-  days[i] = day
-  if rpd >= 0 then
-    local used = tonumber(redis.call('GET', d .. ':' .. day) or '0')
-    if used >= rpd then
-      local u = (day + 1) * 86400000 + off
-      if u > worst then worst, wi, wkind = u, i, 'rpd' end
-    end
-  end
-  if tpm >= 0 and count > 0 then
-    local ms = redis.call('ZRANGE', z, 0, -1, 'WITHSCORES')
-    local total = tokens
-    for j = 1, #ms, 2 do total = total + tonumber(string.match(ms[j], ':(%d+)$')) end
-    if total > tpm then
-      local u = tonumber(ms[#ms])
-      for j = 1, #ms, 2 do
-        total = total - tonumber(string.match(ms[j], ':(%d+)$'))
-        if total <= tpm then u = tonumber(ms[j+1]); break end
-      end
-      if u + win > worst then worst, wi, wkind = u + win, i, 'tpm' end
-    end
-  end
-end
-if wi > 0 then return {0, wi, wkind, tostring(worst), tostring(now)} end
-for i = 1, n do
-  local z, d = KEYS[3*i-2], KEYS[3*i-1]
-  redis.call('ZADD', z, now, id .. ':' .. tokens)
-  redis.call('PEXPIRE', z, win + 1000)
-  local dk = d .. ':' .. days[i]
-  redis.call('INCR', dk)
-  redis.call('PEXPIRE', dk, 2 * 86400000)
-end
-return {1, 0, '', '0', tostring(now)}
-"""
-
-# KEYS: per owner (minute zset, day counter base). ARGV: member, new member ('' = release), n.
-ADJUST = """
-local n = tonumber(ARGV[3])
-for i = 1, n do
-  local z, d = KEYS[2*i-1], KEYS[2*i]
-  local score = redis.call('ZSCORE', z, ARGV[1])
-  if score then
-    redis.call('ZREM', z, ARGV[1])
-    if ARGV[2] ~= '' then
-      redis.call('ZADD', z, score, ARGV[2])
-    else
-      local dk = d .. ':' .. math.floor((tonumber(score) - tonumber(ARGV[4 + i - 1] or '0')) / 86400000)
-      if tonumber(redis.call('GET', dk) or '0') > 0 then redis.call('DECR', dk) end
-    end
-  end
-end
-return 1
-"""
-
-RELEASE_LEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
 
 def _unavailable_errors() -> tuple[type[BaseException], ...]:
     import redis
@@ -144,6 +65,7 @@ class RedisStore:
         self._adjust = self.redis.register_script(ADJUST)
         self._release_lease = self.redis.register_script(RELEASE_LEASE)
         self.local = MemoryStore(clock, minute_s)
+        self.owed = Owed()  # grants made while degraded, written into Redis when it is back
         self.degraded_since: float | None = None
         self.degraded_reason = ""
         self.live_instances = 1
@@ -221,6 +143,22 @@ class RedisStore:
         self._team_seen = [(t, n) for t, n in self._team_seen if t > now - TEAM_MEMORY_S] + [(now, self.live_instances)]
         self._load_breakers(res[3])
         self._back()
+        if self.owed.grants:
+            await self._settle()
+
+    async def _settle(self) -> None:
+        grants = self.owed.take()
+        try:
+            await settle(self.redis, grants, self._keys, self.minute_s, self.clock())
+        except self._errors as exc:
+            self.owed.put_back(grants)
+            self._lost(exc)
+
+    def _local_reserve(self, limits: Sequence[Limit], tokens: int) -> Reservation | Refusal:
+        res = self.local.reserve_now([lim.divided(self.divisor) for lim in limits], tokens, local=True)
+        if isinstance(res, Reservation):
+            self.owed.add(res)
+        return res
 
     async def _heartbeat_loop(self) -> None:
         while True:
@@ -283,7 +221,7 @@ class RedisStore:
         if cached is not None and cached[1] > self.clock():
             return cached[0]
         if self.degraded:
-            return self.local.reserve_now([lim.divided(self.divisor) for lim in limits], tokens, local=True)
+            return self._local_reserve(limits, tokens)
         rid = uuid.uuid4().hex[:16]
         keys = [k for lim in limits for k in self._keys(lim)]
         args: list[Any] = [rid, int(tokens), int(self.minute_s * 1000), len(limits)]
@@ -294,7 +232,7 @@ class RedisStore:
             ok, idx, kind, until_ms, now_ms = await self._reserve(keys=keys, args=args)
         except self._errors as exc:
             self._lost(exc)
-            return self.local.reserve_now([lim.divided(self.divisor) for lim in limits], tokens, local=True)
+            return self._local_reserve(limits, tokens)
         if ok:
             # Mirror this instance's own grants: if Redis goes away, its degraded share starts from what it spent.
             self.local.add(limits, int(tokens), rid, self.clock())
@@ -314,6 +252,7 @@ class RedisStore:
         """The attempt never reached the provider: give the slot back everywhere."""
         self._refused.clear()
         await self.local.release(res)
+        self.owed.drop(res.id)
         if not res.local:
             await self._adjust_call(res, "")
 
@@ -321,6 +260,7 @@ class RedisStore:
         """Replace the reserved token estimate with what the provider reported."""
         if res.local:
             await self.local.reconcile(res, tokens)
+            self.owed.retoken(res.id, tokens)
         elif tokens != res.tokens:
             await self._adjust_call(res, f"{res.id}:{int(tokens)}")
 

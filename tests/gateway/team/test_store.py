@@ -155,6 +155,34 @@ async def test_degraded_when_redis_stops_then_shared_again(redis_server: RedisSe
             await st.close()
 
 
+async def test_grants_made_while_degraded_count_in_redis_once_it_is_back(redis_server: RedisServer) -> None:
+    a, b = RedisStore(redis_server.url, minute_s=60), RedisStore(redis_server.url, minute_s=60)
+    await a.start()
+    await b.start()
+    lim = [Limit("pool:settle", rpm=30, rpd=50)]
+    try:
+        await a._beat()
+        redis_server.stop()
+        local = [await a.reserve(lim) for _ in range(15)]
+        assert a.degraded and sum(isinstance(r, Reservation) for r in local) == 15  # 30 / 2 instances
+        await a.release(next(r for r in local if isinstance(r, Reservation)))  # never reached the provider
+        redis_server.start()
+        for _ in range(40):
+            await asyncio.sleep(0.1)
+            if not a.degraded and not a.owed.grants:
+                break
+        assert not a.degraded and not a.owed.grants, "did not settle"
+        shared = [await b.reserve(lim) for _ in range(30)]
+        assert sum(isinstance(r, Reservation) for r in shared) == 16  # 30 in the minute, 14 already spent
+        refused = next(r for r in shared if not isinstance(r, Reservation))
+        assert "per minute" in refused.reason or "rpm" in refused.reason, refused
+        day = [k for k in await b.redis.keys("xx:q:pool:settle:d:*")]
+        assert [int(await b.redis.get(k)) for k in day] == [30]  # 14 settled + 16 shared, counted once
+    finally:
+        await a.close()
+        await b.close()
+
+
 async def test_degraded_divisor_remembers_an_instance_that_just_left(redis_server: RedisServer) -> None:
     stores = [RedisStore(redis_server.url, minute_s=60) for _ in range(3)]
     for st in stores:
