@@ -3,7 +3,7 @@
 `PassThrough` (protocols/streams.py) forwards whole events and reads usage and the end marker
 on the side; this adds what the relay needs to treat a pass-through stream like a translated one:
 
-- every event is checked as it passes: data that is not JSON (Chat's `[DONE]` aside) or a
+- every event is checked as it passes: data that is not JSON (`[DONE]` aside) or a
   line that is no SSE field at all (an HTML page, garbage) fails the stream. Before anything
   reached the client that means fallback; after, the stream ends with an error event in the
   dialect and nothing of the bad event is forwarded;
@@ -23,6 +23,9 @@ from gateway.protocols.sse import MAX_EVENT, SSEDecoder, SSEEvent
 from gateway.protocols.streams import PassThrough
 
 TERMINAL_DIALECTS = ("anthropic", "openai", "responses")  # gemini streams have no end marker
+# Chat ends with `data: [DONE]`; OpenRouter's Responses endpoint sends one after `response.completed`
+# too (recorded: tests/fixtures/recordings/openrouter/openrouter-responses-reasoning.sse).
+DONE_DIALECTS = ("openai", "responses")
 
 
 class CheckedPassThrough(PassThrough):
@@ -82,7 +85,7 @@ class CheckedPassThrough(PassThrough):
     def _malformed(self, events: list[SSEEvent]) -> str | None:
         for ev in events:
             data = ev.data
-            if not data or (self.dialect == "openai" and data.strip() == "[DONE]"):
+            if not data or (self.dialect in DONE_DIALECTS and data.strip() == "[DONE]"):
                 continue
             try:
                 orjson.loads(data)

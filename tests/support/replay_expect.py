@@ -181,6 +181,8 @@ def responses(rec: Recording) -> Answer:
         _responses_final(a, body)
         return _finish(a)
     for ev in rec.events():
+        if isinstance(ev, str):  # OpenRouter ends its Responses stream with `data: [DONE]`
+            continue
         kind = ev["type"]
         if kind == "error":
             a.error = ev["error"]["message"] if "error" in ev else ev.get("message")
