@@ -189,6 +189,7 @@ class PgLedger(SpoolWrites):
         self._wake = asyncio.Event()
         self._room = asyncio.Semaphore(MAX_PENDING)
         self._progress = asyncio.Condition()  # notified after each spooled batch commits
+        self._urgent = asyncio.Event()  # a reader waits, or a full batch: end the spool's gathering window
         if self.journal is not None:
             await self._replay(self.journal)
         self._tasks.append(self._loop.create_task(self._writer()))
@@ -229,6 +230,8 @@ class PgLedger(SpoolWrites):
         while True:
             await self._wake.wait()
             self._wake.clear()
+            if self.journal is not None:
+                await self._gather()
             while self._pending:
                 batch = self._pending[:MAX_BATCH]
                 del self._pending[:MAX_BATCH]

@@ -134,6 +134,8 @@ class SpoolWrites:
     _loop: asyncio.AbstractEventLoop
     _pending: list[Any]
     _wake: asyncio.Event
+    _urgent: asyncio.Event
+    window = 0.02  # s: spooled rows gather this long into one commit (a reader or a full batch ends it)
     _progress: asyncio.Condition
     replayed = 0
 
@@ -150,6 +152,16 @@ class SpoolWrites:
     def _spooled(self, row: tuple[Any, ...]) -> None:
         self._pending.append((row, None))
         self._wake.set()
+        if len(self._pending) >= self.batch:
+            self._urgent.set()
+
+    async def _gather(self) -> None:
+        """Let more spooled rows join the next commit: at concurrency 1 a commit per row costs ~0.3 ms
+        of client CPU in the gateway's process; one per window costs that once for several rows."""
+        if not self._urgent.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._urgent.wait(), self.window)
+        self._urgent.clear()
 
     async def _until(self, ready: Any, wait_s: float = 30.0) -> bool:
         """Wait (on the ledger's loop) until ready() after some batch; False after wait_s."""
@@ -162,6 +174,7 @@ class SpoolWrites:
         """Reads see this instance's own rows: wait until every row spooled so far is committed."""
         if self.journal is not None and self.journal.pending:
             target = self.journal.seq
+            self._urgent.set()
             if not await self._until(lambda: self.journal.done >= target, 10.0):  # type: ignore[union-attr]
                 log.warning("ledger: reading while %d spooled row(s) wait for PostgreSQL", self.journal.pending)
 
@@ -170,6 +183,7 @@ class SpoolWrites:
         if self.journal is None:
             return True
         target = self.journal.seq
+        self._loop.call_soon_threadsafe(self._urgent.set)
         return bool(self._call(self._until(lambda: self.journal.done >= target, timeout), timeout + 5))
 
     async def _replay(self, journal: Journal) -> None:

@@ -136,12 +136,13 @@ def bench_modes(requests: int, seconds: float) -> dict:
             pgo, pg_url = start_gateway(text(False, True), tmp, "postgres-only")
             nofs, nofs_url = start_gateway(text(True, True, fsync=False), tmp, "team-async-commit")
             spool, spool_url = start_gateway(text(True, True, commit="spool"), tmp, "team-spool")
+            pgsp, pgsp_url = start_gateway(text(False, True, commit="spool"), tmp, "postgres-spool")
             teams = [start_gateway(text(True, True), tmp, f"team{i}") for i in range(3)]
-            procs += [emb, red, pgo, nofs, spool, *(p for p, _ in teams)]
+            procs += [emb, red, pgo, nofs, spool, pgsp, *(p for p, _ in teams)]
             team_url = teams[0][1]
             modes = {"embedded": (emb_url, emb), "redis_state": (red_url, red), "postgres_ledger": (pg_url, pgo),
                      "team": (team_url, teams[0][0]), "team_async_commit": (nofs_url, nofs),
-                     "team_spool": (spool_url, spool)}
+                     "team_spool": (spool_url, spool), "postgres_spool": (pgsp_url, pgsp)}
             rounds: dict[str, list[dict]] = {m: [] for m in modes}
             for _ in range(2):
                 for mode, (url, proc) in modes.items():
@@ -150,8 +151,9 @@ def bench_modes(requests: int, seconds: float) -> dict:
                 out[mode] = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
             out["added_p50_ms"] = out["team"]["p50_ms"] - out["embedded"]["p50_ms"]
             out["added_cpu_us"] = out["team"]["gateway_cpu_us"] - out["embedded"]["gateway_cpu_us"]
-            out["spool_added_p50_ms"] = out["team_spool"]["p50_ms"] - out["embedded"]["p50_ms"]
-            out["spool_added_cpu_us"] = out["team_spool"]["gateway_cpu_us"] - out["embedded"]["gateway_cpu_us"]
+            for name, mode in (("spool", "team_spool"), ("ledger_sync", "postgres_ledger"), ("ledger_spool", "postgres_spool")):
+                out[f"{name}_added_p50_ms"] = out[mode]["p50_ms"] - out["embedded"]["p50_ms"]
+                out[f"{name}_added_cpu_us"] = out[mode]["gateway_cpu_us"] - out["embedded"]["gateway_cpu_us"]
             n = int(seconds * 300)
             one = asyncio.run(run([team_url], n, 32))
             three = asyncio.run(run([u for _, u in teams], n, 32))
@@ -259,7 +261,8 @@ def main() -> None:
         print(f"ledger driver {name:9} 1-row commit p50 {d['commit_1_row_p50_ms']:.3f} ms, client CPU {d['cpu_1_row_us']:.0f} us;"
               f" batched {d['batch50_rows_per_s']:.0f} rows/s, CPU/row {d['cpu_per_row_batched_us']:.1f} us")
     if "team" in out:
-        for mode in ("embedded", "redis_state", "postgres_ledger", "team", "team_async_commit", "team_spool"):
+        for mode in ("embedded", "redis_state", "postgres_ledger", "postgres_spool", "team", "team_async_commit",
+                     "team_spool"):
             m = out[mode]
             print(f"{mode:17} c=1 p50 {m['p50_ms']:.2f} ms, gateway CPU/request {m['gateway_cpu_us']:.0f} us,"
                   f" redis+postgres CPU/request {m['backends_cpu_us']:.0f} us")
@@ -267,6 +270,9 @@ def main() -> None:
               f" (synchronous_commit = false: p50 {out['team_async_commit']['p50_ms'] - out['embedded']['p50_ms']:+.2f} ms)")
         print(f"team with commit = \"spool\" adds p50 {out['spool_added_p50_ms']:+.2f} ms and gateway CPU"
               f" {out['spool_added_cpu_us']:+.0f} us per request")
+        for name in ("ledger_sync", "ledger_spool"):
+            print(f"PostgreSQL ledger alone, commit = {name.split('_')[1]!r}: p50 {out[f'{name}_added_p50_ms']:+.2f} ms,"
+                  f" gateway CPU {out[f'{name}_added_cpu_us']:+.0f} us per request")
         t = out["throughput_c32"]
         print(f"throughput c=32: one instance {t['one_instance_rps']:.0f} req/s, three {t['three_instances_rps']:.0f}"
               f" req/s ({t['errors']} errors; 2 cores shared by everything)")

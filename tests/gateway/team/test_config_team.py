@@ -30,9 +30,15 @@ def test_unset_variable_leaves_team_mode_off() -> None:
     ('[ledger]\nurl = "mysql://x"\n', "ledger.url"),
     ('[ledger]\nretention_days = -1\n', "ledger.retention_days"),
     ('[ledger]\nsynchronous_commit = "no"\n', "ledger.synchronous_commit"),
+    ('[ledger]\ncommit = "async"\n', "ledger.commit"),
     ('[state]\nhost = "x"\n', "state.host"),
 ])
 def test_bad_shapes_are_named(text: str, where: str) -> None:
     with pytest.raises(ConfigError) as err:
         parse(text, env={})
     assert where in str(err.value)
+
+
+def test_commit_mode_defaults_to_the_spool() -> None:
+    assert parse("", env={}).ledger.commit == "spool"
+    assert parse('[ledger]\ncommit = "sync"\n', env={}).ledger.commit == "sync"
