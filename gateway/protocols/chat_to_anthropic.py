@@ -12,7 +12,7 @@ from typing import Any
 from gateway.protocols import anthropic as anth
 from gateway.protocols import openai_chat as chat
 from gateway.protocols.anthropic_to_chat import ERROR_PREFIX
-from gateway.protocols.common import content_parts, new_id, parse_args, text_of
+from gateway.protocols.common import content_parts, details_text, new_id, parse_args, text_of
 from gateway.protocols.errors import UpstreamMalformed
 from gateway.protocols.thinking import mint_signature
 
@@ -56,6 +56,7 @@ def response(body: dict[str, Any], *, requested_model: str, upstream_model: str 
     text, part_thinking = content_parts(message.get("content"))  # Magistral: content is a list of parts
     reasoning = reasoning or part_thinking
     details = message.get("reasoning_details") if isinstance(message.get("reasoning_details"), list) else []
+    reasoning = reasoning or details_text(details)  # Snowflake Cortex: the text only in the details
     if reasoning or details:
         origin = upstream_model or str(body.get("model") or requested_model)
         content.append(thinking_block(origin, reasoning, field, details))

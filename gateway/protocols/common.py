@@ -82,6 +82,22 @@ def text_of(content: Any) -> str:
     return "".join(parts)
 
 
+def details_text(details: Any) -> str:
+    """The readable reasoning in Chat `reasoning_details` (`reasoning.text` text, `reasoning.summary` summary).
+
+    OpenRouter repeats it in `reasoning`; Snowflake Cortex sends only the details, so without this
+    its reasoning reached no client of another dialect.
+    """
+    if not isinstance(details, list):
+        return ""
+    out = []
+    for d in details:
+        if isinstance(d, dict):
+            value = d.get("text") if d.get("type") == "reasoning.text" else d.get("summary")
+            out.append(value if isinstance(value, str) else "")
+    return "".join(out)
+
+
 def content_parts(content: Any) -> tuple[str, str]:
     """(text, thinking) of a Chat `content` that may be a list of parts.
 

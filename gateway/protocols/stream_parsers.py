@@ -22,6 +22,7 @@ from gateway.protocols.common import (
     ToolStart,
     UsageSeen,
     content_parts,
+    details_text,
     dumps,
     loads_or_none,
     new_id,
@@ -141,13 +142,16 @@ class ChatParser(Parser):
         if self.finished and has_content:
             out.append(Failed("the upstream sent content after its finish_reason (chunk out of order)"))
             return
+        plain = ""
         for name in ("reasoning_content", "reasoning"):
             if isinstance(delta.get(name), str) and delta[name]:
-                out.append(Thinking(text=delta[name], origin_field=name))
+                plain = delta[name]
+                out.append(Thinking(text=plain, origin_field=name))
                 break
         details = delta.get("reasoning_details")
         if isinstance(details, list) and details:
-            out.append(Thinking(details=[d for d in details if isinstance(d, dict)]))
+            pieces = [d for d in details if isinstance(d, dict)]
+            out.append(Thinking(text="" if plain else details_text(pieces), details=pieces))
         text, thinking = content_parts(delta.get("content"))
         if thinking:
             out.append(Thinking(text=thinking))

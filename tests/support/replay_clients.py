@@ -65,6 +65,7 @@ def ask_anthropic(base: str, model: str, stream: bool) -> Answer:
     u = msg.usage
     read, write = u.cache_read_input_tokens or 0, u.cache_creation_input_tokens or 0
     a.usage = {"input": u.input_tokens + read + write, "output": u.output_tokens, "cache_read": read}
+    a.cache_write = write
     return a
 
 
@@ -88,9 +89,13 @@ def _chat_usage(u: Any) -> dict[str, int]:
 
 
 def _reasoning(obj: Any) -> str:
+    """`reasoning_content` or `reasoning`, else the text of `reasoning_details` (as a Chat client reads it)."""
     extra = obj.model_extra or {}
     value = extra.get("reasoning_content") or extra.get("reasoning")
-    return value if isinstance(value, str) else ""
+    if isinstance(value, str) and value:
+        return value
+    details = extra.get("reasoning_details") if isinstance(extra.get("reasoning_details"), list) else []
+    return "".join(d.get("text") or d.get("summary") or "" for d in details if isinstance(d, dict))
 
 
 def ask_chat(base: str, model: str, stream: bool) -> Answer:

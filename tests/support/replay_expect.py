@@ -26,6 +26,7 @@ class Answer:
     stop: str = "end"
     usage: dict[str, int] = field(default_factory=lambda: {"input": 0, "output": 0, "cache_read": 0})
     error: str | None = None  # the provider's message
+    cache_write: int = 0  # tokens written to the prompt cache (Anthropic clients and the ledger carry it)
 
 
 def _args(raw: Any) -> Any:
@@ -45,6 +46,7 @@ def _chat_usage(a: Answer, u: Any) -> None:
     details = u.get("prompt_tokens_details") or {}
     read = details.get("cached_tokens") or u.get("prompt_cache_hit_tokens") or u.get("cached_tokens") or 0
     _merge_usage(a, input=u.get("prompt_tokens") or 0, output=u.get("completion_tokens") or 0, cache_read=read)
+    a.cache_write = max(a.cache_write, details.get("cache_write_tokens") or 0)  # OpenRouter
 
 
 def _chat_content(a: Answer, content: Any) -> None:
@@ -56,6 +58,16 @@ def _chat_content(a: Answer, content: Any) -> None:
             a.reasoning += "".join(p.get("text", "") for p in part.get("thinking") or [])
         elif isinstance(part.get("text"), str):
             a.text += part["text"]
+
+
+def _chat_reasoning(part: dict[str, Any]) -> str:
+    """A message's or delta's reasoning: `reasoning_content` (DeepSeek), `reasoning` (OpenRouter, Groq), else
+    the text in `reasoning_details` (Snowflake Cortex sends only those)."""
+    plain = part.get("reasoning_content") or part.get("reasoning")
+    if isinstance(plain, str) and plain:
+        return plain
+    details = part.get("reasoning_details") if isinstance(part.get("reasoning_details"), list) else []
+    return "".join(d.get("text") or d.get("summary") or "" for d in details if isinstance(d, dict))
 
 
 def _finish(a: Answer) -> Answer:
@@ -72,7 +84,7 @@ def chat(rec: Recording) -> Answer:
             return Answer(error=body["error"]["message"])
         msg = body["choices"][0]["message"]
         _chat_content(a, msg.get("content"))
-        a.reasoning += msg.get("reasoning_content") or msg.get("reasoning") or ""
+        a.reasoning += _chat_reasoning(msg)
         a.tools = [(c["function"]["name"], _args(c["function"]["arguments"])) for c in msg.get("tool_calls") or []]
         a.stop = CHAT_STOP.get(body["choices"][0].get("finish_reason") or "stop", "end")
         _chat_usage(a, body.get("usage"))
@@ -89,7 +101,7 @@ def chat(rec: Recording) -> Answer:
         for choice in ev.get("choices") or []:
             delta = choice.get("delta") or {}
             _chat_content(a, delta.get("content"))
-            a.reasoning += delta.get("reasoning_content") or delta.get("reasoning") or ""
+            a.reasoning += _chat_reasoning(delta)
             for pos, call in enumerate(delta.get("tool_calls") or []):
                 index = call.get("index", pos)
                 key = current.get(index)
@@ -111,6 +123,7 @@ def _anthropic_usage(a: Answer, u: Any) -> None:
     read, write = u.get("cache_read_input_tokens") or 0, u.get("cache_creation_input_tokens") or 0
     inp = (u.get("input_tokens") or 0) + read + write if "input_tokens" in u else 0
     _merge_usage(a, input=inp, output=u.get("output_tokens") or 0, cache_read=read)
+    a.cache_write = max(a.cache_write, write)
 
 
 def anthropic(rec: Recording) -> Answer:
@@ -153,8 +166,10 @@ def anthropic(rec: Recording) -> Answer:
 
 def _responses_usage(a: Answer, u: Any) -> None:
     if isinstance(u, dict):
-        read = (u.get("input_tokens_details") or {}).get("cached_tokens") or 0
+        details = u.get("input_tokens_details") or {}
+        read = details.get("cached_tokens") or 0
         _merge_usage(a, input=u.get("input_tokens") or 0, output=u.get("output_tokens") or 0, cache_read=read)
+        a.cache_write = max(a.cache_write, details.get("cache_write_tokens") or 0)
 
 
 def _responses_final(a: Answer, r: dict[str, Any]) -> None:
