@@ -89,7 +89,7 @@ class Runtime:
 
     def scrub(self, text: str) -> str:
         """Remove every configured secret from text bound for logs, ledger, events or clients."""
-        return scrubbing.scrub(text, self._secrets)
+        return scrubbing.scrub_text(text, self._secrets)
 
     def scrub_bytes(self, data: bytes) -> bytes:
         """`scrub` for bytes relayed to a client (whole events, so a key is never split across calls)."""

@@ -5,11 +5,18 @@ Only whole secret values at least `MIN_SECRET_LEN` characters long are replaced.
 rewrite every "x" of a URL or of a relayed stream while protecting nothing (such a value is no real
 credential). Where the position says a value is a secret (an env variable named *_KEY/*_TOKEN, an
 Authorization header) callers mask the whole value by position, whatever its length.
+
+`scrub_text` also masks strings shaped like a provider's key (`sk-…`, `AIza…`, `gsk_…`, a bearer
+token) for text bound for logs, ledger, events and error messages: an upstream error may quote a
+key the config never named (a user's other key, a provider echoing a wrong one). Relayed model
+output goes through `scrub_bytes` only, so a model writing such a string in an answer is left alone.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from functools import cache
 
 MIN_SECRET_LEN = 8
 MASK = "***"
@@ -34,3 +41,18 @@ def scrub_bytes(data: bytes, secrets: Iterable[bytes]) -> bytes:
         if s in data:
             data = data.replace(s, MASK.encode())
     return data
+
+
+@cache
+def _shapes() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """Compiled on first use: the launcher imports this module and never needs them."""
+    keyish = re.compile(r"\b(sk-[A-Za-z0-9_\-]{12,}|sk_[A-Za-z0-9_\-]{12,}|AIza[0-9A-Za-z_\-]{20,}|gsk_[A-Za-z0-9]{20,}"
+                        r"|nvapi-[A-Za-z0-9_\-]{20,}|ghp_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|xai-[A-Za-z0-9]{20,})")
+    return keyish, re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._\-]{8,}")
+
+
+def scrub_text(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """`scrub`, then anything shaped like a key or a bearer token: for logs, ledger, events and errors."""
+    text = scrub(text, secrets)
+    keyish, bearer = _shapes()
+    return bearer.sub(r"\1***", keyish.sub(MASK, text))

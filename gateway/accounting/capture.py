@@ -14,23 +14,18 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from gateway.scrubbing import scrub
+from gateway.scrubbing import scrub_text
 
 PART_LIMIT = 1024 * 1024
 MAX_ACTIVE = 512
 SECRET_HEADERS = {"authorization", "x-api-key", "api-key", "x-goog-api-key", "cookie", "set-cookie",
                   "x-xx-token", "proxy-authorization", "openai-organization"}
-_KEYISH = re.compile(r"\b(sk-[A-Za-z0-9_\-]{12,}|sk_[A-Za-z0-9_\-]{12,}|AIza[0-9A-Za-z_\-]{20,}|gsk_[A-Za-z0-9]{20,}"
-                     r"|nvapi-[A-Za-z0-9_\-]{20,}|ghp_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|xai-[A-Za-z0-9]{20,})")
-_BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._\-]{8,}")
-
 
 def directory(state_dir: Path) -> Path:
     return state_dir / "capture"
@@ -42,11 +37,6 @@ def flag_file(state_dir: Path) -> Path:
 
 def capture_file(state_dir: Path) -> Path:
     return directory(state_dir) / "capture.jsonl"
-
-
-def scrub_text(text: str, secrets: list[str] | tuple[str, ...] = ()) -> str:
-    text = scrub(text, secrets)
-    return _BEARER.sub(r"\1***", _KEYISH.sub("***", text))
 
 
 def scrub_headers(headers: Mapping[str, str], secrets: list[str] | tuple[str, ...] = ()) -> dict[str, str]:

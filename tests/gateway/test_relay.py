@@ -132,3 +132,16 @@ def test_a_key_echoed_in_an_error_body_never_reaches_the_client(upstreams, make_
                          + b'"}}'], "application/json"))
     r = post(gw, {**BODY, "stream": False})
     assert r.status_code == 401 and KEY not in r.text and "***" in r.text
+
+
+def test_a_key_the_config_never_named_is_masked_in_errors_ledger_and_log(upstreams, make_gateway, caplog) -> None:
+    """An upstream error may quote some other key (a user's second account, a provider echoing a wrong one)."""
+    other = "sk-or-v1-" + "f0" * 32
+    a, b = upstreams
+    gw = make_gateway(two_model_config(free_port(), a.url, b.url, models=("a",)))
+    a.queue(Answer(401, [b'{"error":{"message":"no such key: ' + other.encode() + b'","code":401}}'], "application/json"))
+    with caplog.at_level("DEBUG"):
+        r = post(gw, {**BODY, "stream": False})
+        row = gw.rows(at_least=1)[0]
+    assert r.status_code == 401 and "no such key: ***" in r.text, r.text
+    assert other not in orjson.dumps(row).decode() and other not in caplog.text
