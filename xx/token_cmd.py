@@ -33,11 +33,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _store() -> Any:
+    """The store the targeted config's gateway reads: `xx.dirs` resolves the demo's state dir for the demo's config."""
     from gateway.accounting import tokens
-    from gateway.config import load, paths
+    from gateway.config import load
+    from xx import dirs
 
     cfg = load()
-    return tokens.store_for(cfg.ledger.url, paths.state_dir())
+    return tokens.store_for(cfg.ledger.url, dirs.state_dir())
 
 
 async def _run(args: argparse.Namespace) -> int:

@@ -36,3 +36,35 @@ def test_help() -> None:
     out = subprocess.run([sys.executable, "-m", "xx", "gateway", "token", "--help"], capture_output=True, text=True,
                          timeout=60)
     assert out.returncode == 0 and "create" in out.stdout and "revoke" in out.stdout
+
+
+def test_create_with_the_demos_config_reaches_the_demos_gateway(tmp_path: Path) -> None:
+    """XX_CONFIG=<the demo's config>: the token lands in the demo's state dir, so its gateway admits it."""
+    import httpx
+    from support.servers import GatewayThread, free_port
+
+    from gateway.config import parse, paths
+    from xx.demo import Layout, demo_config_text
+
+    state = tmp_path / "state"
+    layout = Layout(state / paths.APP / "demo")
+    layout.root.mkdir(parents=True)
+    layout.lock.touch()
+    port = free_port()
+    layout.config.write_text(demo_config_text("http://127.0.0.1:9", port))
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "XX_"))}
+    env = {**base, "XDG_STATE_HOME": str(state), "XDG_CONFIG_HOME": str(tmp_path / "cfg"),
+           "XX_CONFIG": str(layout.config)}
+    made = subprocess.run([sys.executable, "-m", "xx", "gateway", "token", "create", "demo-bot", "--json"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    token = json.loads(made.stdout)["token"]
+    assert (layout.state_dir / "tokens.json").exists()
+    assert not (state / paths.APP / "tokens.json").exists(), "written to the user's own gateway's state dir"
+    cfg = parse(layout.config.read_text(), source=str(layout.config), env={})
+    gw = GatewayThread(cfg, layout.ledger).start()  # the demo hands its gateway this state dir
+    try:
+        r = httpx.get(gw.url + "/v1/models", headers={"authorization": f"Bearer {token}"}, timeout=10)
+        assert r.status_code == 200, r.text
+    finally:
+        gw.stop()
