@@ -112,7 +112,7 @@ def measure_latency(urls: list[str], gw: list[psutil.Process], backends: list[ps
     return r
 
 
-def bench_modes(requests: int, seconds: float) -> dict:
+def bench_modes(requests: int, seconds: float, rounds: int = 2) -> dict:
     sim, sim_url = start_simulator()
     redis, pg = RedisServer().start(), PostgresServer().init().start()
     db = pg.create_db()
@@ -144,7 +144,7 @@ def bench_modes(requests: int, seconds: float) -> dict:
                      "team": (team_url, teams[0][0]), "team_async_commit": (nofs_url, nofs),
                      "team_spool": (spool_url, spool), "postgres_spool": (pgsp_url, pgsp)}
             rounds: dict[str, list[dict]] = {m: [] for m in modes}
-            for _ in range(2):
+            for _ in range(rounds):
                 for mode, (url, proc) in modes.items():
                     rounds[mode].append(measure_latency([url], [psutil.Process(proc.pid)], backends, requests))
             for mode, runs in rounds.items():
@@ -249,11 +249,12 @@ def main() -> None:
     ap.add_argument("what", nargs="?", choices=["all", "drivers"], default="all")
     ap.add_argument("--requests", type=int, default=600, help="requests per latency run (concurrency 1)")
     ap.add_argument("--seconds", type=float, default=6.0, help="scale of the throughput runs")
+    ap.add_argument("--rounds", type=int, default=2, help="A/B/A/B rounds of the latency runs (medians reported)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     out: dict = {"drivers": bench_drivers()}
     if args.what == "all":
-        out |= bench_modes(args.requests, args.seconds)
+        out |= bench_modes(args.requests, args.seconds, args.rounds)
     if args.json:
         print(json.dumps(out, indent=2))
         return
