@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gateway.errors import SkipCandidate
+from gateway.routing.quotas import DAY, day_bounds
 from gateway.routing.store import Limit, Refusal, Reservation
 from gateway.routing.store_redis import RedisStore
 from gateway.tasks import spawn
@@ -75,6 +76,7 @@ class Team:
         self._tasks: list[asyncio.Task[Any]] = []
         self._applying_notice = False
         self._affinity_sent: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self._days: dict[str, tuple[float, float, float]] = {}  # day_tz -> (day start, day end, offset from UTC 0h)
         from gateway.routing.team_feed import Feed, SharedAffinity
 
         self.feed = Feed(rt)
@@ -154,15 +156,32 @@ class Team:
 
     # -- hooks ---------------------------------------------------------------------------
     def limits(self, attempt: UpstreamAttempt) -> list[Limit]:
-        """The attempt's quota owners: its model and its pool, each under the key it goes out with."""
+        """The attempt's quota owners: its model and its pool, each under the key it goes out with.
+
+        Both days start at the pool's `day_tz` midnight (a model's own day is its provider's),
+        as the embedded Quotas count them, so Gemini's Pacific day holds in team mode too.
+        """
         cfg, model = self.rt.config, attempt.model
         fp = attempt.key or ""
-        out = [Limit(f"model:{model.name}:{fp}", model.rpm, model.rpd, model.tpm)]
         pool = cfg.pool_of(model) if model.provider in cfg.providers else model.pool
         spec = cfg.pools.get(pool) if pool else None
+        off = self._day_offset(spec.day_tz if spec else "UTC")
+        out = [Limit(f"model:{model.name}:{fp}", model.rpm, model.rpd, model.tpm, off)]
         if pool:
-            out.append(Limit(f"pool:{pool}:{fp}", *((spec.rpm, spec.rpd, spec.tpm) if spec else (None, None, None))))
+            out.append(Limit(f"pool:{pool}:{fp}", *((spec.rpm, spec.rpd, spec.tpm) if spec else (None, None, None)),
+                             off))
         return out
+
+    def _day_offset(self, tz: str) -> float:
+        """Seconds from UTC midnight to `tz`'s midnight for today (DST-correct), cached until that day ends."""
+        if tz == "UTC":
+            return 0.0
+        now = self.rt.clock()
+        hit = self._days.get(tz)
+        if hit is None or not hit[0] <= now < hit[1]:
+            start, end = day_bounds(now, tz)
+            hit = self._days[tz] = (start, end, start % DAY)
+        return hit[2]
 
     async def before_send(self, attempt: UpstreamAttempt) -> None:
         name = attempt.model.name
