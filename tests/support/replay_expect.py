@@ -216,5 +216,14 @@ def responses(rec: Recording) -> Answer:
     return _finish(a)
 
 
+def recorded_finish(rec: Recording) -> str | None:
+    """A Chat recording's last non-null finish_reason as sent ("" from Snowflake, None when never sent)."""
+    if rec.dialect != "openai":
+        return "n/a"
+    events = [rec.body()] if not rec.stream else [e for e in rec.events() if isinstance(e, dict)]
+    reasons = [c.get("finish_reason") for e in events for c in e.get("choices") or [] if c.get("finish_reason") is not None]
+    return reasons[-1] if reasons else ("n/a" if not rec.stream and "error" in rec.body() else None)
+
+
 def expected(rec: Recording) -> Answer:
     return {"openai": chat, "anthropic": anthropic, "responses": responses}[rec.dialect](rec)

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from support.replay_clients import ASK_BY_DIALECT
-from support.replay_expect import Answer, expected
+from support.replay_expect import Answer, expected, recorded_finish
 from support.replay_upstream import Recording, ReplayUpstream, load_index
 from support.servers import GatewayThread, free_port
 
@@ -70,9 +70,8 @@ def want_for(rec: Recording, dialect: str) -> Answer:
     want = expected(rec)
     if dialect == "gemini" and want.stop == "stop_sequence":
         want.stop = "end"
-    if dialect == rec.dialect == "openai" and not rec.stream and (rec.body().get("choices") or [{}])[0].get(
-            "finish_reason") == "":
-        want.stop = "end"  # pass-through forwards Snowflake's empty finish_reason as sent; translation reads the calls
+    if dialect == rec.dialect == "openai" and not recorded_finish(rec):
+        want.stop = "end"  # pass-through forwards a missing or empty finish_reason as sent; translation reads the calls
     return want
 
 
