@@ -112,7 +112,7 @@ def measure_latency(urls: list[str], gw: list[psutil.Process], backends: list[ps
     return r
 
 
-def bench_modes(requests: int, seconds: float, rounds: int = 2) -> dict:
+def bench_modes(requests: int, seconds: float, n_rounds: int = 2) -> dict:
     sim, sim_url = start_simulator()
     redis, pg = RedisServer().start(), PostgresServer().init().start()
     db = pg.create_db()
@@ -144,7 +144,7 @@ def bench_modes(requests: int, seconds: float, rounds: int = 2) -> dict:
                      "team": (team_url, teams[0][0]), "team_async_commit": (nofs_url, nofs),
                      "team_spool": (spool_url, spool), "postgres_spool": (pgsp_url, pgsp)}
             rounds: dict[str, list[dict]] = {m: [] for m in modes}
-            for _ in range(rounds):
+            for _ in range(n_rounds):
                 for mode, (url, proc) in modes.items():
                     rounds[mode].append(measure_latency([url], [psutil.Process(proc.pid)], backends, requests))
             for mode, runs in rounds.items():
