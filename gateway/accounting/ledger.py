@@ -231,6 +231,13 @@ class Ledger:
                     out.append((a["model"], started, tokens or 0, a.get("key")))  # key: its quota owner
         return out
 
+    async def token_spend_since(self, ts: float) -> dict[str, tuple[int, float]]:
+        """token name -> (requests, dollars) since ts: per-token budgets are counted from the rows, so a restart
+        keeps the day's spend (the same contract as the PostgreSQL ledger's)."""
+        rows = await asyncio.to_thread(self._read, "SELECT token, count(*), coalesce(sum(cost), 0) FROM exchanges "
+                                       "WHERE started >= ? AND token IS NOT NULL GROUP BY token", (ts,))
+        return {r[0]: (int(r[1]), float(r[2])) for r in rows}
+
     def count(self) -> int:
         return self._read("SELECT count(*) FROM exchanges")[0][0]
 

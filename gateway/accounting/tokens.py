@@ -158,6 +158,7 @@ class Registry:
             midnight = self.clock() // DAY * DAY
             self.spent = await ledger.token_spend_since(midnight)
             self.admitted = {}
+            self.day = int(midnight // DAY)  # this day's spend: `over_budget` must not wipe it as a new day
 
     @property
     def active(self) -> bool:

@@ -16,6 +16,7 @@ from quart import Quart, Response, g, request
 from gateway.accounting import tokens
 from gateway.config.dialects import dialect_for_path, json_error
 from gateway.routes.auth import OPEN_PATHS, presented
+from gateway.routes.provider import ENDPOINTS
 from gateway.runtime import Runtime
 from gateway.tasks import spawn
 
@@ -61,7 +62,7 @@ def install(app: Quart, rt: Runtime) -> tokens.Registry:
             if request.path in OPEN_PATHS:  # liveness answers anyone
                 return None
             return json_error(dialect, 401, "this team token is unknown or revoked (xx gateway token list)")
-        why = registry.over_budget(tok) if request.method == "POST" else None
+        why = registry.over_budget(tok) if spends_budget(request.method, request.endpoint, request.path) else None
         if why is not None:
             wait = max(1, int(registry.reset_at() - rt.clock()))
             return json_error(dialect, 429, f"{why}; it resets at 00:00 UTC", {"retry-after": str(wait)})
@@ -70,6 +71,18 @@ def install(app: Quart, rt: Runtime) -> tokens.Registry:
         return None
 
     return registry
+
+
+# The routes that call a model (routes/provider.py names them): only these count against a token's requests.
+MODEL_ENDPOINTS = frozenset({*(f"{kind}_{d}" for kind in ("bare", "prefixed") for d in ENDPOINTS.values()),
+                             "gemini_bare", "gemini_prefixed"})
+
+
+def spends_budget(method: str, endpoint: str | None, path: str) -> bool:
+    """Pure: does this request count against its token's daily budget? Model calls only: a token
+    count (answered locally), a model list or an admin call costs the provider nothing, and the
+    ledger, which the budget is counted from after a refresh or a restart, has no row for them."""
+    return method == "POST" and endpoint in MODEL_ENDPOINTS and not path.endswith(":countTokens")
 
 
 async def _refresh(registry: tokens.Registry, rt: Runtime) -> None:
