@@ -62,6 +62,7 @@ def ask_anthropic(base: str, model: str, stream: bool) -> Answer:
             a.reasoning += block.thinking
         elif block.type == "tool_use":
             a.tools.append((block.name, block.input))
+            a.tool_ids.append(block.id)
     u = msg.usage
     read, write = u.cache_read_input_tokens or 0, u.cache_creation_input_tokens or 0
     a.usage = {"input": u.input_tokens + read + write, "output": u.output_tokens, "cache_read": read}
@@ -109,10 +110,11 @@ def ask_chat(base: str, model: str, stream: bool) -> Answer:
             _chat_content(a, msg.content)
             a.reasoning += _reasoning(msg)
             a.tools = [(c.function.name, _args(c.function.arguments)) for c in msg.tool_calls or []]
+            a.tool_ids = [c.id for c in msg.tool_calls or []]
             a.stop = CHAT_STOP.get(done.choices[0].finish_reason or "stop", "end")
             a.usage = _chat_usage(done.usage)
             return a
-        calls: dict[int, list[str]] = {}
+        calls: dict[int, list[str]] = {}  # index -> [name, arguments, id]
         for chunk in client.chat.completions.create(stream=True, stream_options={"include_usage": True}, **kw):
             if chunk.usage is not None:
                 a.usage = _chat_usage(chunk.usage)
@@ -120,14 +122,16 @@ def ask_chat(base: str, model: str, stream: bool) -> Answer:
                 _chat_content(a, choice.delta.content)
                 a.reasoning += _reasoning(choice.delta)
                 for call in choice.delta.tool_calls or []:
-                    slot = calls.setdefault(call.index, ["", ""])
+                    slot = calls.setdefault(call.index, ["", "", ""])
+                    slot[2] = slot[2] or call.id or ""
                     slot[0] += (call.function.name or "") if call.function and not slot[0] else ""
                     slot[1] += (call.function.arguments or "") if call.function else ""
                 if choice.finish_reason:
                     a.stop = CHAT_STOP.get(choice.finish_reason, "end")
     except openai.APIError as exc:
         return Answer(error=str(exc))
-    a.tools = [(name, _args(args)) for _, (name, args) in sorted(calls.items())]
+    a.tools = [(name, _args(args)) for _, (name, args, _) in sorted(calls.items())]
+    a.tool_ids = [call_id for _, (_, _, call_id) in sorted(calls.items())]
     return a
 
 
@@ -135,6 +139,7 @@ def _responses_final(a: Answer, r: Any) -> None:
     for item in r.output:
         if item.type == "function_call":
             a.tools.append((item.name, _args(item.arguments)))
+            a.tool_ids.append(item.call_id)
     if r.usage is not None:
         read = r.usage.input_tokens_details.cached_tokens if r.usage.input_tokens_details else 0
         a.usage = {"input": r.usage.input_tokens, "output": r.usage.output_tokens, "cache_read": read or 0}

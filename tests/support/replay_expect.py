@@ -27,6 +27,7 @@ class Answer:
     usage: dict[str, int] = field(default_factory=lambda: {"input": 0, "output": 0, "cache_read": 0})
     error: str | None = None  # the provider's message
     cache_write: int = 0  # tokens written to the prompt cache (Anthropic clients and the ledger carry it)
+    tool_ids: list[str] = field(default_factory=list)  # as the client got them (parallel calls need distinct ids)
 
 
 def _args(raw: Any) -> Any:
