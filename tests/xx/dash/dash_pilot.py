@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import time
 from typing import Any
 
 from dash_admin_server import AdminServer, wait_until
@@ -33,3 +34,23 @@ def replay(server: AdminServer, fixtures: dict) -> list[dict]:
         if ev["event"] == "exchange":
             sent.append(ev["data"])
     return sent
+
+
+async def settled(pilot: Any, widget: Any, frames: int = 4, within: float = 5.0) -> None:
+    """Wait until `widget`'s place on screen and its rows stop changing for `frames` frames in a row.
+
+    After the first poll the models table can still give back a line (its `+N more` border) and
+    rows can still arrive: a click aimed at a row before that lands one row off on a loaded machine.
+    """
+    def snapshot() -> tuple[Any, ...]:
+        return (widget.region, widget.content_region, widget.scroll_offset, tuple(getattr(widget, "keys", ())))
+
+    last, same = snapshot(), 0
+    deadline = time.monotonic() + within
+    while same < frames:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{type(widget).__name__} did not settle within {within}s")
+        await pilot.pause(0.05)
+        now = snapshot()
+        same = same + 1 if now == last else 0
+        last = now

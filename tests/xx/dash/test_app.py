@@ -7,7 +7,7 @@ import time
 
 import pytest
 from dash_admin_server import AdminServer, wait_until
-from dash_pilot import FAST, connected, make_app, replay
+from dash_pilot import FAST, connected, make_app, replay, settled
 
 from xx.dash import create_app
 from xx.dash.messages import BatchApplied
@@ -196,12 +196,15 @@ async def test_click_selects_then_opens(server: AdminServer) -> None:
     async with app.run_test(size=(120, 36)) as pilot:
         await connected(pilot, app, server)
         log = app.requests_log
-        top = log.content_region.y  # the header line; rows start below it
-        await pilot.click(offset=(log.content_region.x + 5, top + 3))
-        assert log.cursor_row == 2 and not isinstance(app.screen, ExchangeScreen)
-        await pilot.click(offset=(log.content_region.x + 5, top + 3))
+        await settled(pilot, log)  # aimed at a row: the layout and the rows must be final first
+        third = log.keys[2]
+        # Relative to the widget, computed at click time: its border, then the header line, then rows.
+        row3 = (log.content_region.x - log.region.x + 5, log.content_region.y - log.region.y + 3)
+        await pilot.click(log, offset=row3)
+        assert log.cursor_row == 2 and log.selected_key == third and not isinstance(app.screen, ExchangeScreen)
+        await pilot.click(log, offset=row3)
         await wait_until(pilot, lambda: isinstance(app.screen, ExchangeScreen), what="details on a second click")
-        assert app.screen.exchange["id"] == log.keys[2]  # type: ignore[attr-defined]
+        assert app.screen.exchange["id"] == third  # type: ignore[attr-defined]
 
 
 async def test_keys_move_the_cursor_and_it_stays_on_its_exchange(server: AdminServer, fixtures: dict) -> None:
