@@ -9,6 +9,7 @@ answers let the next candidate try is policy, in gateway/fallback.py.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +45,12 @@ from gateway.routing.roles import classify
 from gateway.runtime import Runtime
 from gateway.upstream import Opened
 
+log = logging.getLogger("xx.gateway.proxy")
+
+# What a translator raises on a body of a shape validation did not foresee (`inlineData: 1`, a
+# `tool_result` whose content is `[5]`): the input's fault, so a 400 for a request and a failed
+# attempt (the next model tries) for an upstream answer, never a 500.
+MALFORMED = (TypeError, AttributeError, KeyError, IndexError, ValueError)
 ERROR_BODY_LIMIT = 65536  # bytes of an upstream error body read for its message
 
 
@@ -137,7 +144,10 @@ class Proxy:
         model, provider = cand.model, cand.provider
         try:
             body = self.upstream_body(inc, model, provider, flow.ex.session)
-        except TranslationError as exc:
+        except MALFORMED as exc:  # validation lets an odd shape through: the request is at fault, never a 500
+            if not isinstance(exc, TranslationError):
+                log.debug("request could not be translated for %s", model.name, exc_info=True)
+                exc = TranslationError(f"malformed request: a field has an unexpected shape ({type(exc).__name__})")
             att = UpstreamAttempt(flow, model, provider, b"", {}, 0)
             att.row.outcome, att.row.error = "error", f"cannot translate: {exc}"
             flow.ex.attempts.append(att.row)
@@ -253,8 +263,8 @@ class Proxy:
             if att.provider.dialect != inc.dialect:
                 data = orjson.dumps(translate_response(parsed, att.provider.dialect, inc.dialect,
                                                        requested_model=inc.model, upstream_model=att.model.id))
-        except (UpstreamError, orjson.JSONDecodeError, UpstreamMalformed, TranslationError, Broken) as exc:
-            att.fail(f"unusable answer: {exc}", opened.status)
+        except (UpstreamError, UpstreamMalformed, Broken, *MALFORMED) as exc:  # a 200 of an odd shape: next model
+            att.fail(f"unusable answer: {exc or type(exc).__name__}", opened.status)
             flow.failed(502, f"{att.model.name}: {att.row.error}")
             return None
         data = rt.scrub_bytes(data)

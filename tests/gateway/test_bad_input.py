@@ -87,3 +87,17 @@ def test_unreachable_upstream_is_a_clean_502(gw) -> None:
     r = httpx.post(gw.url + "/v1/messages", json=MSG, timeout=10)
     assert r.status_code == 502
     assert "every candidate failed" in r.json()["error"]["message"]
+
+
+ODD_SHAPES = [  # pass validation, then used to crash a translator into a 500 (found by fuzzing)
+    ("/v1/messages", {**MSG, "messages": [{"role": "user", "content": [
+        {"type": "tool_result", "tool_use_id": "a", "content": [5]}]}]}),
+    ("/v1beta/models/m:generateContent", {"contents": [{"role": "user", "parts": [{"inlineData": 1}]}]}),
+]
+
+
+@pytest.mark.parametrize(("path", "body"), ODD_SHAPES, ids=[p for p, _ in ODD_SHAPES])
+def test_a_body_of_an_odd_shape_is_a_400_not_a_500(gw, path: str, body: dict) -> None:
+    r = httpx.post(gw.url + path, json=body, timeout=10)
+    assert r.status_code == 400 and "malformed request: a field has an unexpected shape" in r.text, r.text
+    assert httpx.get(gw.url + "/health", timeout=5).status_code == 200

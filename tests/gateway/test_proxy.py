@@ -53,3 +53,20 @@ def test_fallback_policy_is_pure() -> None:
     assert status_for_kind(UpstreamKind.FIRST_BYTE_TIMEOUT) == 504 and status_for_kind(UpstreamKind.CONNECT) == 502
     assert client_status(529) == 502 and client_status(301) == 502 and client_status(429) == 429
     assert not UpstreamKind.CONNECT.reached and UpstreamKind.RESET.reached
+
+
+@pytest.mark.parametrize("odd", [b"null", b'{"choices": 5}', b'{"choices": [{"message": 5}]}', b"[1]"])
+def test_a_200_answer_of_an_odd_shape_falls_back_to_the_next_model(make_gateway, odd: bytes) -> None:
+    a, b = ScriptedUpstream().start(), ScriptedUpstream(default=OK_JSON).start()
+    try:
+        gw = make_gateway(two_model_config(free_port(), a.url, b.url, first_dialect="openai"))
+        a.queue(Answer(200, [odd], "application/json"))
+        r = httpx.post(f"{gw.url}/v1/messages", timeout=20, json={
+            "model": "claude-x", "max_tokens": 50, "messages": [{"role": "user", "content": "hello"}]})
+        assert r.status_code == 200 and r.json()["content"][0]["text"] == "hi", r.text
+        assert len(a.seen) == 1 and len(b.seen) == 1
+        row = gw.rows(at_least=1)[0]
+        assert row["attempts"][0]["error"].startswith("unusable answer"), row["attempts"]
+    finally:
+        a.stop()
+        b.stop()
