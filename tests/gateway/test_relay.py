@@ -145,3 +145,14 @@ def test_a_key_the_config_never_named_is_masked_in_errors_ledger_and_log(upstrea
         row = gw.rows(at_least=1)[0]
     assert r.status_code == 401 and "no such key: ***" in r.text, r.text
     assert other not in orjson.dumps(row).decode() and other not in caplog.text
+
+
+def test_a_key_in_a_middle_event_of_a_pass_through_stream_is_masked(upstreams, make_gateway) -> None:
+    """The key in a chunk that is neither the head nor the terminal piece (those are scrubbed on their own paths)."""
+    a, b = upstreams
+    gw = make_gateway(two_model_config(free_port(), a.url, b.url, models=("a",)))
+    leak = TEXT.replace(b'"text":"hi"', b'"text":"your key is ' + KEY.encode() + b'"')
+    a.queue(Answer(200, [START, TEXT, leak, END], gap=0.05))
+    r = post(gw)
+    assert r.status_code == 200 and b"your key is ***" in r.content, r.content
+    assert KEY.encode() not in r.content and b"message_stop" in r.content
