@@ -107,7 +107,7 @@ class Proxy:
         data, content_type = local_answer(text, inc.dialect, inc.stream, inc.model)
         if (rec := self.rt.capture.get(flow.ex.id)) is not None:
             rec.client_bytes(data)
-        await flow.end("ok", 200)
+        await flow.end(flow.ex.outcome, 200)  # "command" or "loop": set by guards.hooks.answered_here
         return Response(data, status=200, content_type=content_type, headers={"x-xx-exchange": flow.ex.id})
 
     def plan(self, inc: Incoming, ex: Exchange) -> Plan:

@@ -84,8 +84,12 @@ def cost(usage: Usage, price: Price, *, replay: bool = False) -> tuple[float, fl
 
 
 def annotate(ex: Exchange, price: Price | None, *, replay: bool = False) -> None:
-    """Set an Exchange's cache class, cost and saving in one call when it is finalized."""
-    ex.cache_class = classify(ex.usage, replay=replay)
+    """Set an Exchange's cache class, cost and saving in one call when it is finalized.
+
+    A turn the gateway answered itself (model "xx", no attempt: a command) has no cache class: "-".
+    """
+    local = ex.model == "xx" and not ex.attempts
+    ex.cache_class = "-" if local else classify(ex.usage, replay=replay)
     ex.cost, ex.saved = cost(ex.usage, price or Price(), replay=replay)
 
 

@@ -14,7 +14,7 @@ from gateway.config import Config, Model
 from gateway.guards.commands import ANSWER_MARK, HELP, Command
 from gateway.guards.session import GuardState
 
-OFF_WORDS = ("auto", "off", "default", "reset", "none", "")
+OFF_WORDS = ("auto", "off", "default", "reset", "none")
 
 
 def answer(cmd: Command, key: str, state: GuardState, config: Config,
@@ -32,12 +32,39 @@ def answer(cmd: Command, key: str, state: GuardState, config: Config,
     return f"{ANSWER_MARK} Unknown command {cmd.text.split()[0]!r}.\n" + HELP.removeprefix(ANSWER_MARK + " ")
 
 
+def model_named(arg: str, config: Config) -> str | None:
+    """The configured model a `!/model` argument names (its name, or its upstream id), or None."""
+    return arg if arg in config.models else next((m.name for m in config.models.values() if m.id == arg), None)
+
+
+def recover(cmds: list[Command], config: Config) -> tuple[str | None, str | None]:
+    """(model, tier) override left by the `!/model` and `!/tier` commands of a history, in order.
+
+    What the answers set at the time, rebuilt from the history the agent replays, so an override
+    survives a gateway restart (names the config no longer knows are ignored, as they were then).
+    """
+    model: str | None = None
+    tier: str | None = None
+    for cmd in cmds:
+        if cmd.name == "model" and cmd.arg:
+            model = None if cmd.arg.lower() in OFF_WORDS else model_named(cmd.arg, config) or model
+        elif cmd.name == "tier" and cmd.arg:
+            named = config.tier_named(cmd.arg)
+            tier = None if cmd.arg.lower() in OFF_WORDS else named.name if named is not None else tier
+    return model, tier
+
+
 def _model(arg: str, key: str, state: GuardState, config: Config) -> str:
     s = state.ensure(key)
+    if not arg:  # a question, not a change
+        if s.model is None:
+            return (f"{ANSWER_MARK} No model override: this conversation is routed by its tier. "
+                    f"`!/model NAME` sets one; configured models: {', '.join(config.models) or 'none'}.")
+        return f"{ANSWER_MARK} This conversation uses {s.model} (model override). `!/model auto` undoes it."
     if arg.lower() in OFF_WORDS:
         s.model = None
         return f"{ANSWER_MARK} Model override cleared: this conversation is routed by its tier again."
-    name = arg if arg in config.models else next((m.name for m in config.models.values() if m.id == arg), None)
+    name = model_named(arg, config)
     if name is None:
         known = ", ".join(config.models) or "none"
         return f"{ANSWER_MARK} No configured model is called {arg!r}. Configured models: {known}."
@@ -49,6 +76,10 @@ def _model(arg: str, key: str, state: GuardState, config: Config) -> str:
 
 def _tier(arg: str, key: str, state: GuardState, config: Config) -> str:
     s = state.ensure(key)
+    if not arg:  # a question, not a change
+        if s.tier is None:
+            return f"{ANSWER_MARK} No tier override: this conversation uses its launch tier. `!/tier LETTER` sets one."
+        return f"{ANSWER_MARK} This conversation uses tier {s.tier} (tier override). `!/tier auto` undoes it."
     if arg.lower() in OFF_WORDS:
         s.tier = None
         return f"{ANSWER_MARK} Tier override cleared: this conversation uses its launch tier again."

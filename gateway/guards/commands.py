@@ -15,6 +15,7 @@ from typing import Any
 PREFIX = "!/"
 ALT_PREFIX = "//"  # Claude Code eats a leading `!` (its shell mode): `//model NAME` is the same command there
 ANSWER_MARK = "[xx]"
+GATEWAY = "xx"  # the model and provider recorded for a turn the gateway answered itself
 NAMES = ("model", "tier", "status", "why", "help")
 HELP = (f"{ANSWER_MARK} Commands for the xx gateway (answered here, never sent to a model):\n"
         "  !/model NAME   use this configured model for the rest of this conversation (!/model auto: undo)\n"
@@ -116,28 +117,34 @@ def find_command(body: dict[str, Any], dialect: str) -> Command | None:
     return parse(typed_text(_content(turns[-1], dialect)))
 
 
-def strip_commands(body: dict[str, Any], dialect: str) -> bool:
-    """Remove earlier command turns and the gateway's answers from `body` (in place). True if any."""
+def strip_commands(body: dict[str, Any], dialect: str) -> list[Command]:
+    """Remove earlier command turns the gateway answered, with their answers, from `body` (in place).
+
+    Decided from the history alone (no memory of the conversation), so it holds after a gateway
+    restart, an eviction from the session limit, or on another team instance: a user turn that
+    parses as a command *and* whose next assistant turn starts with ANSWER_MARK is a pair the
+    gateway wrote. Both go, so the turns still alternate. Returns the commands removed, in order.
+    """
     turns, _ = _user_messages(body, dialect)
-    if len(turns) < 2:
-        return False
+    if len(turns) < 3:
+        return []
     drop: set[int] = set()
-    for i, turn in enumerate(turns[:-1]):
+    found: list[Command] = []
+    last = len(turns) - 1  # the turn being asked now is never dropped
+    for i, turn in enumerate(turns[:last]):
         if not _is_user(turn, dialect):
             continue
-        if parse(typed_text(_content(turn, dialect))) is None:
+        cmd = parse(typed_text(_content(turn, dialect)))
+        if cmd is None:
             continue
         j = i + 1
-        while j < len(turns) - 1 and dialect == "responses" and isinstance(turns[j], dict) \
-                and turns[j].get("type") == "reasoning":
+        while j < last and dialect == "responses" and isinstance(turns[j], dict) and turns[j].get("type") == "reasoning":
             j += 1
-        drop.add(i)
-        if _is_answer(turns[j], dialect):
-            drop.add(j)
+        if j < last and _is_answer(turns[j], dialect):
+            drop.update(range(i, j + 1))
+            found.append(cmd)
     if not drop:
-        return False
-    kept = [t for i, t in enumerate(turns) if i not in drop]
+        return []
     key = "input" if dialect == "responses" else "contents" if dialect == "gemini" else "messages"
-    body[key] = kept
-    return True
-
+    body[key] = [t for i, t in enumerate(turns) if i not in drop]
+    return found

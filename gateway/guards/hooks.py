@@ -7,11 +7,12 @@
   the client sees them.
 - `body(parsed, dialect, inc, ex)`: the same for a whole answer, before translation.
 
-Cheap when there is nothing to do: a request whose last turn is no command, from a conversation
-that never used one, whose last message carries no tool result and which declares no tools costs
-a few dict reads (no scan of the body: a substring search over a 60 KB request alone costs ~70 us).
-Command turns are stripped from conversations the gateway answered a command in; after a gateway
-restart that memory is gone, and an old command turn would go upstream as plain text.
+Cheap when there is nothing to do: a request whose last turn is no command, whose history
+holds no answer of the gateway, whose last message carries no tool result and which declares
+no tools costs a few dict reads and one substring search of the raw body for ANSWER_MARK
+(`[xx]`; tens of microseconds for a 60 KB request). Answered command turns are stripped by
+what the history itself shows, not by this process's memory of the conversation, so they never
+reach a model after a restart, an eviction from the session limit, or on another team instance.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import orjson
 
 from gateway.config import Config
 from gateway.guards import commands, loop
-from gateway.guards.answers import answer
+from gateway.guards.answers import answer, recover
 from gateway.guards.body import guard_body
 from gateway.guards.policy import OFF, GuardSettings, Tally
 from gateway.guards.repair import tool_schemas
@@ -32,6 +33,8 @@ from gateway.guards.session import GuardState, key_for
 from gateway.guards.sse_guard import wrap
 
 BROKEN = "could not be repaired"  # in the error of an attempt whose tool call was unrepairable (policy.judge)
+GATEWAY = commands.GATEWAY
+MARK = commands.ANSWER_MARK.encode()  # in a raw body only if the gateway answered in this conversation
 UNGUARDED = "+unguarded"  # the launcher's `--unguarded`: /x/<agent>+unguarded/<route>/<tier>
 
 
@@ -84,20 +87,20 @@ class Guards:
         body, dialect = inc.body, inc.dialect
         changed = False
         if cfg.guards.commands:
+            changed = self._strip(inc, key, cfg)  # earlier commands: out of the history, overrides recovered
             cmd = commands.find_command(body, dialect)  # the last turn only: no scan of the body
             if cmd is not None:
                 self.state.ensure(key).commands += 1
                 ex.guards.append({"action": "command", "tool": None, "rule": cmd.name or "unknown", "notes": []})
+                answered_here(ex, inc, cfg, "command")
                 return answer(cmd, key, self.state, cfg, quotas)
-            s = self.state.get(key)
-            if s is not None and s.commands:  # only a conversation that used a command has any to strip
-                changed = commands.strip_commands(body, dialect)
         self._override(inc, key)
         settings = self.settings(inc.ident.tier, inc.path)
         if settings.loop:
             verdict, n, tool = loop.verdict(body, dialect, settings.loop)
             if verdict == "stop":
                 ex.guards.append({"action": "stop", "tool": tool, "rule": "loop", "notes": [f"{n} repeats"]})
+                answered_here(ex, inc, cfg, "loop")
                 return loop.STOP.format(tool=tool, n=n)
             if verdict == "steer":
                 ex.guards.append({"action": "steer", "tool": tool, "rule": "loop", "notes": [f"{n} repeats"]})
@@ -106,6 +109,25 @@ class Guards:
         if changed:
             inc.raw = orjson.dumps(body)
         return None
+
+    def _strip(self, inc: Any, key: str, cfg: Config) -> bool:
+        """Drop answered command turns from the history; True when the body changed.
+
+        Only a history holding the gateway's mark is walked (one substring search of the raw
+        body). When this process has no memory of the conversation's commands (a restart, an
+        eviction, another team instance), the `!/model` / `!/tier` override is rebuilt from them.
+        """
+        if MARK not in inc.raw:
+            return False
+        found = commands.strip_commands(inc.body, inc.dialect)
+        if not found:
+            return False
+        s = self.state.get(key)
+        if s is None or not s.commands:
+            s = self.state.ensure(key)
+            s.model, s.tier = recover(found, cfg)
+            s.commands = len(found)
+        return True
 
     def _override(self, inc: Any, key: str) -> None:
         s = self.state.get(key)
@@ -149,6 +171,19 @@ class Guards:
 
     def remember(self, ex: Any) -> None:
         self.state.remember(ex)
+
+
+def answered_here(ex: Any, inc: Any, cfg: Config, outcome: str) -> None:
+    """Record a turn the gateway answers itself as such: no model, no cache, its tier by name.
+
+    `outcome` ("command" or "loop") is what the row says instead of "ok"; the proxy's
+    `guard_answer` ends the flow with it.
+    """
+    named = cfg.tier_named(inc.ident.tier or cfg.gateway.default_tier)
+    if named is not None:
+        ex.tier = named.name
+    ex.model = ex.provider = GATEWAY
+    ex.outcome = outcome
 
 
 def local_answer(text: str, dialect: str, stream: bool, model: str) -> tuple[bytes, str]:

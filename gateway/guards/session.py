@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.exchange import Exchange
+from gateway.guards.commands import GATEWAY
 
 MAX_SESSIONS = 2000
 RECENT = 8
@@ -23,7 +24,7 @@ RECENT = 8
 class SessionGuard:
     model: str | None = None  # a configured model name (!/model)
     tier: str | None = None  # a tier name (!/tier)
-    commands: int = 0  # commands answered in this conversation: only then is its history searched for them
+    commands: int = 0  # commands this process knows of (answered, or found in the history); 0: rebuild overrides from it
     recent: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=RECENT))
     seen: float = 0.0
 
@@ -63,7 +64,7 @@ class GuardState:
                                                                for a in ex.attempts],
                "skipped": [(s.get("model"), s.get("reason")) for s in ex.skipped],
                "guards": list(ex.guards)}
-        if ex.model is not None or ex.attempts or ex.skipped:
+        if ex.model not in (None, GATEWAY) or ex.attempts or ex.skipped:  # not the gateway's own answers
             self.last = row
             self.ensure(key).recent.append(row)
 

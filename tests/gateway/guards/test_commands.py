@@ -9,7 +9,7 @@ import pytest
 
 from gateway.config import parse
 from gateway.exchange import Attempt, Exchange
-from gateway.guards.answers import answer
+from gateway.guards.answers import answer, recover
 from gateway.guards.commands import ANSWER_MARK, find_command, strip_commands
 from gateway.guards.commands import parse as parse_command
 from gateway.guards.reply import json_answer, stream_answer
@@ -126,3 +126,33 @@ def test_claude_code_spelling() -> None:
     body = {"messages": [{"role": "user", "content": "//status"}]}
     assert find_command(body, "anthropic").name == "status"
 
+
+
+def test_model_and_tier_without_argument_show_and_keep() -> None:
+    cfg = parse(CONFIG)
+    state = GuardState()
+    assert "No model override" in answer(parse_command("!/model"), "k", state, cfg)
+    answer(parse_command("!/model beta"), "k", state, cfg)
+    shown = answer(parse_command("!/model"), "k", state, cfg)
+    assert "beta" in shown and "!/model auto" in shown and state.get("k").model == "beta"
+    assert "No tier override" in answer(parse_command("!/tier"), "k", state, cfg)
+    answer(parse_command("!/tier o"), "k", state, cfg)
+    assert "other" in answer(parse_command("!/tier"), "k", state, cfg) and state.get("k").tier == "other"
+
+
+def test_recover_override_from_history() -> None:
+    cfg = parse(CONFIG)
+    cmds = [parse_command(t) for t in ("!/model beta", "!/tier o", "!/model nope", "!/model", "!/status")]
+    assert recover(cmds, cfg) == ("beta", "other")
+    assert recover([*cmds, parse_command("!/model auto"), parse_command("!/tier off")], cfg) == (None, None)
+    assert recover([parse_command("!/model sim/alpha")], cfg) == ("alpha", None)
+
+
+def test_strip_needs_the_gateway_answer_and_keeps_the_last_turn() -> None:
+    body = {"messages": [{"role": "user", "content": "!/help"}, {"role": "assistant", "content": "no idea"},
+                         {"role": "user", "content": "!/model beta"}, {"role": "assistant", "content": "[xx] ok"}]}
+    assert strip_commands(body, "anthropic") == [] and len(body["messages"]) == 4
+    gem = {"contents": [{"role": "user", "parts": [{"text": "!/tier o"}]},
+                        {"role": "model", "parts": [{"text": f"{ANSWER_MARK} tier other"}]},
+                        {"role": "user", "parts": [{"text": "go"}]}]}
+    assert [c.name for c in strip_commands(gem, "gemini")] == ["tier"] and len(gem["contents"]) == 1

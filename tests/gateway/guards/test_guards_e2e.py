@@ -246,3 +246,40 @@ def test_gemini_client(gw, stream: bool) -> None:
     assert calls == [("run_shell_command", {"command": "ls"})]
     text, _ = ask("!/help")
     assert text.startswith("[xx] Commands")
+
+
+@pytest.mark.parametrize("stream", STREAMS)
+def test_command_turns_stripped_without_memory_of_the_session(gw, stream: bool) -> None:
+    """A history the gateway never saw (a restart, another instance): the answered `!/model` pair never goes
+    upstream, and its override is rebuilt from the history itself."""
+    sim, g = gw
+    client = claude(g.url, "f").with_options(default_headers={"x-claude-code-session-id": f"fresh-{stream}"})
+    before = len(sim.requests())
+    history = [{"role": "user", "content": "!/model sim-nemotron"},
+               {"role": "assistant", "content": "[xx] From the next turn on, this conversation uses sim-nemotron."},
+               {"role": "user", "content": "hello"}]
+    msg = ask_anthropic(client, history, stream)
+    assert "SIM-ANSWER(sim/nemotron-3-super:free)" in msg.content[0].text  # the override, recovered
+    sent = sim.requests()[before:]
+    assert len(sent) == 1
+    assert "!/model" not in json.dumps(sent[0]["body"]) and "[xx]" not in json.dumps(sent[0]["body"])
+    shown = ask_anthropic(client, [*history, {"role": "assistant", "content": "hi"},
+                                   {"role": "user", "content": "!/model"}], stream).content[0].text
+    assert "sim-nemotron" in shown and "!/model auto" in shown  # a question: shows, does not clear
+    assert len(sim.requests()) == before + 1
+
+
+def test_command_rows_say_the_gateway_answered(gw) -> None:
+    """`!/help` is recorded as answered by xx: the tier's name, outcome `command`, no model, no cache class."""
+    import httpx
+
+    sim, g = gw
+    before = len(sim.requests())
+    ask_anthropic(claude(g.url, "c"), [{"role": "user", "content": "!/help"}], False)
+    row = last_row(g, 1)
+    assert (row["tier"], row["outcome"], row["status"]) == ("claude", "command", 200)
+    assert (row["model"], row["provider"], row["cache_class"], row["attempts"]) == ("xx", "xx", "-", [])
+    listed = httpx.get(f"{g.url}/xx/requests").json()
+    listed = listed.get("requests", listed) if isinstance(listed, dict) else listed
+    assert listed[0]["outcome"] == "command" and listed[0]["tier"] == "claude"
+    assert len(sim.requests()) == before

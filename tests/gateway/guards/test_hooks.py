@@ -106,3 +106,49 @@ def test_local_answer() -> None:
     assert ctype == "application/json" and orjson.loads(data)["choices"][0]["message"]["content"] == "[xx] hi"
     data, ctype = local_answer("[xx] hi", "anthropic", True, "m")
     assert ctype == "text/event-stream" and b"message_stop" in data
+
+
+def _replayed(command: str, answer: str) -> list[dict[str, Any]]:
+    return [{"role": "user", "content": command}, {"role": "assistant", "content": answer},
+            {"role": "user", "content": "hello"}]
+
+
+def test_answered_commands_stripped_without_memory_and_override_recovered() -> None:
+    """A gateway that never saw the session (restarted, evicted, another instance) decides from the body."""
+    g = guards()
+    req = inc({"model": "claude-x", "messages": _replayed("!/model beta", "[xx] From the next turn on, beta")})
+    assert g.before(req, Exchange(session="restarted")) is None
+    assert orjson.loads(req.raw)["messages"] == [{"role": "user", "content": "hello"}]
+    assert (req.ident.route, req.model) == ("b", "beta")
+    later = inc({"model": "claude-x", "messages": _replayed("!/model beta", "[xx] ok")})
+    assert g.before(later, Exchange(session="restarted")) is None and later.model == "beta"  # now from memory
+    tiered = inc({"messages": _replayed("//tier o", "[xx] From the next turn on, tier other")})
+    assert g.before(tiered, Exchange(session="t")) is None and tiered.ident.tier == "other"
+
+
+def test_command_text_a_model_answered_is_kept() -> None:
+    """No `[xx]` answer after it: the gateway did not answer that turn (commands were off), so it is the model's."""
+    g = guards()
+    body = {"messages": _replayed("!/model beta", "Sure, switching models is not something I can do.")}
+    req = inc(body)
+    raw = req.raw
+    assert g.before(req, Exchange(session="s")) is None
+    assert req.raw == raw and req.ident.route == "p"
+
+
+def test_gateway_answers_are_recorded_as_such() -> None:
+    g = guards()
+    ex = Exchange(session="s", tier="f")
+    assert g.before(inc({"messages": [{"role": "user", "content": "!/help"}]}), ex) is not None
+    assert (ex.tier, ex.model, ex.provider, ex.outcome) == ("free", "xx", "xx", "command")
+    msgs: list[dict[str, Any]] = [{"role": "user", "content": "go"}]
+    for i in range(4):
+        msgs += [{"role": "assistant", "content": [{"type": "tool_use", "id": f"t{i}", "name": "Bash",
+                                                   "input": {"command": "make"}}]},
+                 {"role": "user", "content": [{"type": "tool_result", "tool_use_id": f"t{i}", "content": "x"}]}]
+    ex = Exchange(session="s", tier="o")
+    req = inc({"messages": msgs})
+    req.ident = Ident("claude", "p", "o")
+    assert g.before(req, ex) is not None and (ex.outcome, ex.model, ex.tier) == ("loop", "xx", "other")
+    g.remember(ex)
+    assert g.state.recent("s") == []  # `!/why` keeps explaining the last model's turn
