@@ -22,6 +22,7 @@ from gateway.config.dialects import dialect_for_path, error_body, json_error
 from gateway.proxy import Proxy
 from gateway.routes import admin, auth, provider, team_auth
 from gateway.runtime import Runtime
+from gateway.startup import open_runtime
 from gateway.tasks import spawn
 
 
@@ -37,8 +38,8 @@ def create_app(config: Config, *, ledger_path: Path | None = None, clock: Callab
 
     @app.before_serving
     async def _open() -> None:
+        open_runtime(rt)  # first: a ledger that cannot open stops the start before a client needs closing
         rt.client = upstream.make_client(config.gateway.timeouts)
-        rt.open()
         tasks.append(spawn(rt.background(), name="xx-background"))
 
     @app.after_serving

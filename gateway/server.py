@@ -17,9 +17,11 @@ from typing import Any
 
 from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config as HyperConfig
+from hypercorn.utils import LifespanFailureError
 
 from gateway import logs
 from gateway.config import Config, ConfigError, load, paths
+from gateway.startup import StartError, missing_driver
 
 log = logging.getLogger("xx.gateway")
 DRAIN_S = 30.0
@@ -67,6 +69,7 @@ async def run(config: Config, *, runtime_file: bool = True) -> None:
         loop.add_signal_handler(sig, stop.set)
     rt = app.extensions["xx"]
     written: Path | None = None
+    failed = _quiet_start_errors(app)
 
     @app.before_serving
     async def _announce() -> None:
@@ -83,11 +86,30 @@ async def run(config: Config, *, runtime_file: bool = True) -> None:
 
     try:
         await hypercorn_serve(app, hyper_config(config), shutdown_trigger=shutdown_trigger)
+    except LifespanFailureError:
+        if failed:  # a StartError: main prints its one line
+            raise failed[0] from None
+        raise
     finally:
         if written is not None:
             remove_runtime(written)
         log.info("xx gateway stopped")
         logs.flush()
+
+
+def _quiet_start_errors(app: Any) -> list[StartError]:
+    """Keep a StartError out of Quart's traceback log; `run` raises it for `main` to print as one line."""
+    failed: list[StartError] = []
+    log_exception = app.log_exception
+
+    def log_unless_start_error(exc_info: Any) -> None:
+        if isinstance(exc_info[1], StartError):
+            failed.append(exc_info[1])
+        else:
+            log_exception(exc_info)
+
+    app.log_exception = log_unless_start_error
+    return failed
 
 
 def _run_loop(main_coro: Any) -> None:
@@ -111,9 +133,15 @@ def main(argv: list[str] | None = None) -> int:
     if not config.gateway.loopback and not config.gateway.token:
         print(f"refusing to bind {config.gateway.host}: a non-loopback bind needs gateway.token", file=sys.stderr)
         return 2
+    if (missing := missing_driver(config)) is not None:
+        print(f"xx gateway: {missing}", file=sys.stderr)
+        return 2
     t0 = time.monotonic()
     try:
         _run_loop(run(config))
+    except StartError as exc:
+        print(f"xx gateway: {exc}", file=sys.stderr)
+        return 1
     except OSError as exc:
         print(f"cannot listen on {config.gateway.url}: {exc.strerror or exc}", file=sys.stderr)
         return 1

@@ -137,6 +137,19 @@ def _usable(config: Config, tier: Any) -> str:
     return f"{len(keyed)} of {len(names)} models have their key"
 
 
+def check_team(config: Config) -> list[Check]:
+    """Team mode's drivers (the `team` extra), named with the fix; nothing for the single-user default."""
+    if not (config.state.url or config.ledger.url):
+        return []
+    from gateway.startup import missing_driver, where
+
+    missing = missing_driver(config)
+    if missing is not None:
+        return [Check("team", "fail", missing)]
+    urls = [f"[{s}] {where(u)}" for s, u in (("state", config.state.url), ("ledger", config.ledger.url)) if u]
+    return [Check("team", "ok", "drivers installed; " + ", ".join(urls))]
+
+
 def run_checks() -> list[Check]:
     checks: list[Check] = []
     config: Config | None = None
@@ -159,6 +172,7 @@ def run_checks() -> list[Check]:
     if config is not None:
         from xx.supervisor import probe
 
+        checks += check_team(config)
         checks += check_keys(config, probe(config))
         checks += check_launch(config, os.environ)
     from xx.dash.demo_probe import running_demo
