@@ -142,7 +142,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("up", help="start the gateway in the background (no-op if ours is running)")
     p_down = sub.add_parser("down", help="stop the gateway gracefully (forcefully after --timeout)")
     p_down.add_argument("--timeout", type=float, default=STOP_TIMEOUT_S, help="seconds before SIGKILL (default %(default)s)")
-    p_status = sub.add_parser("status", help="pid, port, uptime, version, health, config, what a launch would do")
+    p_status = sub.add_parser("status", help="pid, port, uptime, version, health, config, what a launch would do "
+                                            "(exit 0 only when running and ready)")
     p_status.add_argument("--json", action="store_true", help="machine-readable output")
     p_logs = sub.add_parser("logs", help="print the gateway log")
     p_logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
@@ -219,4 +220,4 @@ def _run(args: argparse.Namespace, config: Config) -> int:
         print(json.dumps(info, indent=2))
     else:
         _print_status(info)
-    return 0 if info["running"] else 1
+    return 0 if info["running"] and info.get("ready") else 1  # a script's `status &&` means "a launch would work"

@@ -46,7 +46,8 @@ def main(argv: list[str]) -> int:
     report = asyncio.run(_scan(cfg, budget, args.provider, args.timeout))
     from gateway.scan import store
 
-    if not store.keep(store.default_path(), report):
+    report["stored"] = kept = store.keep(store.default_path(), report)
+    if not kept:
         print("xx models scan: nothing could be probed; the stored scan is left as it was", file=sys.stderr)
     print(json.dumps(report, indent=2) if args.json else render(report))
     return 0 if any(m["usable"] for m in report["models"]) else 1
@@ -94,5 +95,5 @@ def render(report: dict[str, Any]) -> str:
     usable = sum(1 for m in report["models"] if m["usable"])
     lines.append(f"\n{usable} usable of {len(report['models'])} probed candidates; {report['spent']} of "
                  f"{report['budget']} probe requests spent, {report['catalog_requests']} catalog requests, "
-                 f"{report['seconds']}s; kept in {paths.state_dir()}")
+                 f"{report['seconds']}s" + (f"; kept in {paths.state_dir()}" if report.get("stored") else "; not stored"))
     return "\n".join(lines)

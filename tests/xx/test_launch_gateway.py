@@ -109,7 +109,9 @@ def test_a_key_exported_after_the_gateway_started_restarts_it_once(world) -> Non
     first = health(world.url)
     assert first["keys"] == {"XX_T_KEY": None}
     env = {**world.env, "XX_T_KEY": "sk-test-exported-later"}
-    st = json.loads(xx(env, "gateway", "status", "--json").stdout)
+    status = xx(env, "gateway", "status", "--json")
+    st = json.loads(status.stdout)
+    assert status.returncode == 1, "running but not ready is not a success"
     assert st["next_launch"]["action"] == "restart" and "XX_T_KEY was set after" in st["next_launch"]["reason"]
     assert st["ready"] is False and any("default tier 'free' cannot serve" in p for p in st["problems"])
     assert st["keys"] == {"XX_T_KEY": False}

@@ -27,7 +27,7 @@ def test_scan_then_models(simulator_thread, tmp_path: Path) -> None:
     r = xx(env, "scan", "--budget", "5", "--timeout", "1.5", "--json")
     assert r.returncode == 0, r.stderr
     rep = json.loads(r.stdout)
-    assert rep["spent"] == 5 == simulator_thread.calls()
+    assert rep["spent"] == 5 == simulator_thread.calls() and rep["stored"] is True
     assert (state / "scan.json").exists()
     with sqlite3.connect(state / "ledger.sqlite3") as db:
         assert db.execute("SELECT count(*) FROM exchanges WHERE agent = 'xx-scan'").fetchone()[0] == 5
@@ -40,6 +40,7 @@ def test_scan_then_models(simulator_thread, tmp_path: Path) -> None:
     assert found and all(m["score"] and m["tiers"] == {"free": ["ranked"], "best": ["ranked"]} for m in found), found
     table = xx(env, "scan", "--budget", "0", "--timeout", "1.5")
     assert table.returncode == 1 and "not probed" in table.stdout and "0 of 0 probe requests" in table.stdout
+    assert "not stored" in table.stdout and "kept in" not in table.stdout  # it said "kept in" though nothing was
 
 
 def test_bad_usage_and_a_provider_whose_catalog_is_not_json(simulator_thread, tmp_path: Path) -> None:
