@@ -17,7 +17,7 @@ from typing import NoReturn
 
 from gateway.config import Config, ConfigError, load, paths
 from gateway.config.record import replace
-from xx import codes, dirs, profiles
+from xx import codes, dirs, overlay, profiles
 from xx.plan import LaunchPlan, Options, PlanError, plan
 
 EXIT_USAGE = 2
@@ -284,8 +284,8 @@ def apply_env(environ: Mapping[str, str], changes: Mapping[str, str | None]) -> 
 def write_files(lp: LaunchPlan) -> None:
     """Per-launch files, private to the user; an overlay mirrors the user's dir by symlinks.
 
-    A file inside an overlay whose source has the same name is written as the user's content
-    followed by ours, so for YAML-style configs our keys come last and win.
+    A file inside an overlay whose source has the same name is laid over the user's file
+    (xx/overlay.py: YAML text appended, JSON deep-merged; our keys win either way).
     """
     for odir, source in lp.overlays.items():
         dest = Path(odir)
@@ -304,16 +304,13 @@ def write_files(lp: LaunchPlan) -> None:
     for path, content in lp.files.items():
         p = Path(path)
         p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        prefix = ""
         for odir, source in lp.overlays.items():
             if p.is_relative_to(odir):
-                user = Path(source) / p.relative_to(odir)
-                if user.is_file():
-                    prefix = user.read_text()
-                    if prefix and not prefix.endswith("\n"):
-                        prefix += "\n"
+                content, warning = overlay.layered(Path(source) / p.relative_to(odir), content)
+                if warning:
+                    print(f"xx: warning: {warning}", file=sys.stderr)
         tmp = p.with_name(p.name + ".tmp")
-        tmp.write_text(prefix + content)
+        tmp.write_text(content)
         tmp.chmod(0o600)
         tmp.replace(p)
 

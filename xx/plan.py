@@ -269,12 +269,13 @@ def _launch_dir(state_dir: Path, agent: str, contents: Mapping[str, str]) -> Pat
 
 
 def _overlay_source(sources: tuple[str, ...], options: Options) -> str | None:
-    """The first source that names a directory: `$VAR` from the environment, `~` from home."""
+    """The first source that names a directory: `$VAR` (or `$VAR/sub`) from the environment, `~` from home."""
     for s in sources:
         if s.startswith("$"):
-            value = options.environ.get(s[1:])
+            name, slash, sub = s[1:].partition("/")
+            value = options.environ.get(name)
             if value:
-                return value
+                return f"{value.rstrip('/')}/{sub}" if slash and sub else value
         elif s.startswith("~"):
             return str(options.home / s[2:]) if s.startswith("~/") else str(options.home)
         elif s:

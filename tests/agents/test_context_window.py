@@ -100,7 +100,7 @@ def test_gemini_cli_takes_its_compression_threshold_from_the_window(small_world:
     if "gemini" in installed.skipped or runs_dir[1] is not None:
         pytest.skip(f"gemini cannot run here: {installed.skipped.get('gemini') or runs_dir[1]}")
     files = small_world.dry_run("mipf")["files"]
-    settings = json.loads(next(t for p, t in files.items() if p.endswith("gemini-settings.json")))
+    settings = json.loads(next(t for p, t in files.items() if p.endswith("/.gemini/settings.json")))
     assert settings["model"]["compressionThreshold"] == 0.0234
     run = small_world.xx("mnpf", "-p", "say hi", cwd=small_world.project("gemini"))
     assert run.returncode == 0 and "SIM-ANSWER(" in run.stdout, run.describe()

@@ -175,10 +175,11 @@ def test_qwen_gemini_settings_files(scratch: Path, capsys: pytest.CaptureFixture
     assert out["env"]["OPENAI_BASE_URL"] == "http://127.0.0.1:8082/x/qwen/p/free/v1"
     assert is_subsequence(["--auth-type", "openai", "-m", "xx-big"], out["argv"])
     out = dry(["mnp", "-p", "hi"], capsys)
-    settings = json.loads(out["files"][out["env"]["GEMINI_CLI_SYSTEM_SETTINGS_PATH"]])
+    # User settings in a per-launch GEMINI_CLI_HOME: Gemini skips a system settings file not owned by root.
+    assert "GEMINI_CLI_SYSTEM_SETTINGS_PATH" not in out["env"]
+    settings = json.loads(out["files"][out["env"]["GEMINI_CLI_HOME"] + "/.gemini/settings.json"])
     assert settings["security"]["auth"]["selectedType"] == "gemini-api-key"
     assert out["env"]["GOOGLE_GEMINI_BASE_URL"] == "http://127.0.0.1:8082/x/gemini/p/free"
-    assert not out["env"]["GEMINI_CLI_SYSTEM_SETTINGS_PATH"].startswith("/tmp/xx")
 
 
 def test_pi_extension_and_opencode_config(scratch: Path, capsys: pytest.CaptureFixture[str]) -> None:
