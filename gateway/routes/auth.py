@@ -9,7 +9,9 @@ The rule: with no token configured (the gateway then binds loopback only) or fro
 client, everything is open; otherwise a request must carry the token (`x-xx-token`,
 `x-api-key` or `Authorization: Bearer`), compared in constant time. `/health` alone answers
 anyone: liveness tells a launcher whether a gateway is there (what it reveals beyond that
-is decided by the view, through `authorized()`).
+is decided by the view, through `authorized()`). A team token (routes/team_auth.py) is a
+client's key: from anywhere it opens the provider API and the launcher's `/xx/ready`; the
+other admin routes (everyone's rows and events, stats, model resets) answer it 403.
 """
 
 from __future__ import annotations
@@ -23,6 +25,15 @@ from gateway.config.dialects import dialect_for_path, json_error
 from gateway.runtime import Runtime
 
 OPEN_PATHS = frozenset({"/health"})
+# A team token (xx gateway token) is a client's key: it calls models, and reads the launcher's preflight.
+# The other admin routes (everyone's rows, events, stats, model resets) need the gateway's own token.
+TEAM_TOKEN_ADMIN = frozenset({"/ready", "/xx/ready"})
+
+
+def team_token_may(path: str) -> bool:
+    """Pure: may a request admitted by its team token reach `path` from off loopback?"""
+    admin = path.startswith("/xx/") or path in ("/metrics", "/ready")
+    return not admin or path in TEAM_TOKEN_ADMIN
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost", "<local>"})
 
 
@@ -46,14 +57,18 @@ def install(app: Quart, rt: Runtime) -> Callable[[], bool]:
     """Register the hook; returns `authorized()` for views whose answer depends on it (/health)."""
 
     def authorized() -> bool:
+        ok = allowed(rt.config.gateway.token, request.remote_addr, request.headers)  # loopback: all open
         if g.get("xx_team_token"):  # admitted by its team token (routes/team_auth.py)
-            return True
-        return allowed(rt.config.gateway.token, request.remote_addr, request.headers)
+            return ok or team_token_may(request.path)
+        return ok
 
     @app.before_request
     async def _gate() -> Response | None:
         if request.path in OPEN_PATHS or authorized():
             return None
+        if g.get("xx_team_token"):
+            return json_error(dialect_for_path(request.path), 403,
+                              "a team token calls models and /xx/ready; admin routes need the gateway's token")
         return json_error(dialect_for_path(request.path), 401,
                           "this gateway needs its token (x-xx-token, x-api-key or Authorization: Bearer)")
 
