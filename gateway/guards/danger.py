@@ -32,6 +32,9 @@ SHELL_TOOLS: dict[str, tuple[str, ...]] = {
 _FLAG_RECURSIVE = r"(?=(?:\S+\s)*?(?:-[a-zA-Z]*[rR][a-zA-Z]*|--recursive)(?:\s|$))"
 _HOME_OR_ROOT = r"(?:/|/\*|~|~/|~/\*|\$HOME|\$\{HOME\}|\$HOME/|\$HOME/\*|\$\{HOME\}/\*?)"
 _REPO_ROOT = r"(?:\.|\./|\./\*|\*|\.\.|\.\./|\.\./\*)"
+_DOWNLOAD = r"(?:curl|wget|fetch)(?:\s|$)"
+_SHELL = r"(?:ba|z|da|k|fi)?sh"
+_INTERPRETER = r"(?:python[\d.]*|perl|ruby|node)"
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,8 @@ RULES: tuple[Rule, ...] = (
     Rule("rm-no-preserve-root", re.compile(r"^rm\s(?:\S+\s)*?--no-preserve-root(?:\s|$)"),
          "asks rm not to protect the filesystem root"),
     Rule("git-force-push-main",
-         re.compile(r"^git\s(?:\S+\s)*?push\s(?=(?:\S+\s)*?(?:-f|--force|-[a-zA-Z]*f[a-zA-Z]*)(?:\s|$))"
+         re.compile(r"^git\s(?:\S+\s)*?push\s(?=(?:\S+\s)*?(?:-f|--force|-[a-zA-Z]*f[a-zA-Z]*|--force-with-lease"
+                    r"(?:=\S*)?)(?:\s|$))"
                     r"(?:\S+\s)*?(?:\S+:)?(?:refs/heads/)?(?:main|master)(?:\s|$)"),
          "force-pushes over main or master, rewriting shared history"),
     Rule("git-force-push-main-refspec",
@@ -61,9 +65,13 @@ RULES: tuple[Rule, ...] = (
          "writes raw bytes over a block device"),
     Rule("chmod-root", re.compile(rf"^(?:chmod|chown)\s{_FLAG_RECURSIVE}(?:\S+\s)*?{_HOME_OR_ROOT}(?:\s|$)"),
          "changes permissions of the whole filesystem or home directory recursively"),
-    Rule("pipe-to-shell", re.compile(r"^(?:curl|wget|fetch)(?:\s|$)"),
-         "pipes a download straight into a shell",
-         after_pipe=re.compile(r"^(?:ba|z|da|k|fi)?sh(?:\s+-\S+)*(?:\s*$|\s+-s(?:\s|$))|^(?:python3?|perl|ruby|node)\s*$")),
+    Rule("pipe-to-shell", re.compile(rf"^{_DOWNLOAD}"), "pipes a download straight into a shell",
+         after_pipe=re.compile(rf"^{_SHELL}(?:\s+-\S*)*(?:\s*$|\s+-s(?:\s|$))|^{_INTERPRETER}(?:\s+-(?:\s.*)?)?$")),
+    # the same under another spelling (one name, so one `allow` entry lets both through): `sh -c "$(curl URL)"`,
+    # `eval "$(wget -qO- URL)"`, `bash <(curl URL)`, `source <(curl URL)`
+    Rule("pipe-to-shell", re.compile(rf"^(?:{_SHELL}\s(?:-\S+\s)*?-[a-zA-Z]*c[a-zA-Z]*\s|eval\s)(?:\$\(|`)\s*{_DOWNLOAD}"
+                                     rf"|^(?:{_SHELL}|source|\.|{_INTERPRETER})\s(?:-\S+\s)*<\(\s*{_DOWNLOAD}"),
+         "runs a downloaded script in a shell"),
 )
 _WRAPPERS = {"sudo", "doas", "nohup", "time", "command", "exec", "nice", "builtin", "stdbuf", "env", "xargs"}
 _SHELLS = {"sh", "bash", "zsh", "dash", "ksh", "fish"}
