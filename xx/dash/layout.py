@@ -49,6 +49,18 @@ def clip_words(text: Text, width: int) -> Text:
     return out
 
 
+def fit_forms(forms: Sequence[Text], width: int) -> Text:
+    """The first of `forms` (fullest first) that fits in `width`, else the last one clipped at a word.
+
+    For a cell that can say the same thing shorter by dropping whole parts (the requests log's
+    route: the requested name before the served model), which `clip_words` alone cannot.
+    """
+    for form in forms:
+        if form.cell_len <= width:
+            return form
+    return clip_words(forms[-1], width) if forms else Text()
+
+
 def widths(
     cols: Sequence[Col], cells: Sequence[Sequence[Text]], total: int
 ) -> tuple[list[Col], list[int]]:

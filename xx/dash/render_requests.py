@@ -29,6 +29,7 @@ COLS = (
 )  # the widest last: it takes what is left
 COLUMNS = tuple(c.key for c in COLS)
 FAILED = "✗ nothing served"
+GATEWAY = "xx"  # the model a turn the gateway answered itself is recorded under (gateway/guards/commands.py)
 
 CACHE_STYLES = {
     "HIT": "bold green",
@@ -44,6 +45,7 @@ FILTER_KEYS = ("agent", "model", "status", "tier", "role", "cache")
 class RequestRow(NamedTuple):
     key: str
     cells: tuple[Text, ...]
+    forms: tuple[Text, ...] = ()  # the route cell shorter and shorter (route_forms); cells[-1] is the first
 
 
 def _attempt_mark(attempt: Mapping[str, Any]) -> str:
@@ -75,34 +77,90 @@ def failure_reason(ex: Mapping[str, Any]) -> str:
     return " ".join(str(reason or ex.get("status") or "error").split())
 
 
+def _failure_head(ex: Mapping[str, Any]) -> Text:
+    out = Text()
+    out.append(FAILED, style="bold red")
+    out.append(f": {failure_reason(ex)}", style="red")
+    return out
+
+
+def _path(attempts: list[Mapping[str, Any]], collapse: bool) -> Text:
+    """The attempts, each marked; `collapse` keeps the last whole and the failures before it as `✗429`."""
+    out = Text()
+    for i, a in enumerate(attempts):
+        if i:
+            out.append(" " if collapse and i < len(attempts) - 1 else " → ", style="dim")
+        if collapse and i < len(attempts) - 1:
+            out.append(f"✗{a.get('status') or a.get('outcome') or 'error'}", style="red")
+        else:
+            out.append(_attempt_mark(a), style="green" if a.get("outcome") == "ok" else "red")
+    return out
+
+
+def _route(ex: Mapping[str, Any], *, requested: bool = True, collapse: bool = False, tail: bool = True) -> Text:
+    """One form of the route cell: `requested=False` drops the requested name (`→ served`),
+    `collapse` shortens the failed attempts before the last, `tail=False` drops what follows the
+    served model or, when nothing was served, everything after the reason."""
+    want = str(ex.get("requested_model") or "")
+    attempts = ex.get("attempts") or []
+    model = str(ex.get("model") or "")
+    ok = served(ex)
+    out = Text() if ok else _failure_head(ex)
+    if not ok and not tail:
+        return out
+    body = Text()
+    local = model == GATEWAY and not attempts  # a command or a stopped loop: the gateway answered
+    rerouted = bool(want) and (want != model or not attempts)
+    if rerouted and requested:
+        body.append(want, style="dim")
+        if attempts or local:
+            body.append(" → ", style="dim")
+    elif rerouted and (attempts or local) and ok:
+        body.append("→ ", style="dim")
+    if local:
+        body.append(f"answered by {GATEWAY}", style="bold")
+    elif len(attempts) > 1 or (attempts and attempts[-1].get("outcome") != "ok"):
+        body.append_text(_path(attempts, collapse))
+    elif attempts or not want:
+        body.append(model or want or "-", style="bold")
+    if not ok and body.plain:
+        out.append(" · ", style="dim")
+    out.append_text(body)
+    if ex.get("skipped") and tail:
+        out.append(f" ⊘{len(ex['skipped'])}", style="dim")
+    return out
+
+
 def route_text(ex: Mapping[str, Any]) -> Text:
     """`requested → served`; the whole cascade when more than one model was tried.
 
     When nothing was served the row says so first, with the reason, so a 429 never reads as
     if the requested model had answered: `✗ nothing served: 429 quota · gpt-5-codex ⊘2`.
     """
-    requested = str(ex.get("requested_model") or "")
+    return _route(ex)
+
+
+def route_forms(ex: Mapping[str, Any]) -> tuple[Text, ...]:
+    """The route cell from the fullest to the shortest, for a column too narrow for the first.
+
+    The requested name goes first (`→ nemotron-free`), then the failed attempts shrink to their
+    statuses (`✗429 → nemotron-free✓`), then the skip count: the served model, or the reason
+    nothing was served, is what stays. Each form is made of whole words of the first.
+    """
+    forms = [
+        _route(ex),
+        _route(ex, requested=False),
+        _route(ex, requested=False, collapse=True),
+        _route(ex, requested=False, collapse=True, tail=False),
+    ]
     attempts = ex.get("attempts") or []
-    model = str(ex.get("model") or "")
-    out = Text()
-    if not served(ex):
-        out.append(FAILED, style="bold red")
-        out.append(f": {failure_reason(ex)}", style="red")
-        out.append(" · ", style="dim")
-    if requested and (requested != model or not attempts):
-        out.append(requested, style="dim")
-        if attempts:
-            out.append(" → ", style="dim")
-    if len(attempts) > 1 or (attempts and attempts[-1].get("outcome") != "ok"):
-        for i, a in enumerate(attempts):
-            if i:
-                out.append(" → ", style="dim")
-            out.append(_attempt_mark(a), style="green" if a.get("outcome") == "ok" else "red")
-    elif attempts or not requested:
-        out.append(model or requested or "-", style="bold")
-    if ex.get("skipped"):
-        out.append(f" ⊘{len(ex['skipped'])}", style="dim")
-    return out
+    if served(ex) and attempts:  # at last the served model alone
+        forms.append(Text(_attempt_mark(attempts[-1]), style="green" if attempts[-1].get("outcome") == "ok" else "red"))
+    out: list[Text] = []
+    for f in forms:
+        if not out or f.cell_len < out[-1].cell_len:
+            out.append(f)
+    return tuple(out)
 
 
 def status_text(ex: Mapping[str, Any]) -> Text:
@@ -126,6 +184,7 @@ def request_row(ex: Mapping[str, Any]) -> RequestRow:
     usage = ex.get("usage") or {}
     tier = "/".join(x for x in (str(ex.get("tier") or ""), str(ex.get("role") or "")) if x)
     cost = ex.get("cost")
+    forms = route_forms(ex)
     cells = (
         Text(fmt.clock(ex.get("ended") or ex.get("started")), style="dim"),
         Text(str(ex.get("agent") or "-"), style="cyan"),
@@ -135,9 +194,9 @@ def request_row(ex: Mapping[str, Any]) -> RequestRow:
         Text(f"{fmt.tokens(usage.get('input'))}→{fmt.tokens(usage.get('output'))}"),
         Text(fmt.usd(cost) if cost else "-", style="" if cost else "dim"),
         cache_text(ex.get("cache_class")),
-        route_text(ex),
+        forms[0],
     )
-    return RequestRow(str(ex.get("id")), cells)
+    return RequestRow(str(ex.get("id")), cells, forms)
 
 
 def _haystack(ex: Mapping[str, Any], key: str) -> list[str]:

@@ -55,7 +55,16 @@ async def test_key_columns_visible_and_no_word_cut(
         "skipped": [{"model": "kimi-free", "reason": "quota"}, {"model": "gpt-oss-free", "reason": "breaker open"}],
         "error": "all candidates unavailable: quota; breaker open",
     }
-    server.data["requests"]["requests"].insert(0, failed)
+    rerouted = fixtures["requests"]["requests"][0] | {
+        "id": "rerouted",
+        "requested_model": "anthropic/claude-sonnet-4.5",
+        "model": "nemotron-free",
+        "outcome": "ok",
+        "status": 200,
+        "attempts": [{"model": "kimi-free", "outcome": "error", "status": 429},
+                     {"model": "nemotron-free", "outcome": "ok", "status": 200}],
+    }
+    server.data["requests"]["requests"][:0] = [failed, rerouted]
     app = make_app(server)
     async with app.run_test(size=size) as pilot:
         await connected(pilot, app, server)
@@ -77,6 +86,11 @@ async def test_key_columns_visible_and_no_word_cut(
         row = app.requests_log.keys.index("refused")
         route = app.requests_log.shown_text(row)[-1]
         assert route.startswith("✗ nothing"), route  # a 429 with nothing served says so, at every width
+        by_id = {str(r.get("id")): r for r in app.state.requests}
+        for i, key in enumerate(app.requests_log.keys):  # a narrow route cell drops the requested name first
+            shown, ex = app.requests_log.shown_text(i)[-1], by_id[key]
+            if ex.get("model"):
+                assert ex["model"] in shown, f"{shown!r} hides the served {ex['model']}"
     if size[0] >= 160:  # the complaint at 160: min, cache and last error hidden
         assert {"ttfb", "error"} <= set(app.models_table.column_keys())
 

@@ -21,8 +21,10 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from xx.dash.layout import GUTTER, PAD, Col, clip_words, hidden_rows, more_text, widths_of
+from xx.dash.layout import GUTTER, PAD, Col, clip_words, fit_forms, hidden_rows, more_text, widths_of
 from xx.dash.render_requests import COLS, COLUMNS, RequestRow
+
+ROUTE = COLUMNS.index("route")
 
 
 class RequestsLog(ScrollView, can_focus=True):
@@ -95,7 +97,8 @@ class RequestsLog(ScrollView, can_focus=True):
         for r in self._full:
             row = self._clipped.get(r.key)
             if row is None:
-                cells = tuple(clip_words(r.cells[i], w) for i, w in zip(index, widths, strict=True))
+                cells = tuple(fit_forms(r.forms, w) if i == ROUTE and r.forms else clip_words(r.cells[i], w)
+                              for i, w in zip(index, widths, strict=True))
                 row = self._clipped[r.key] = RequestRow(r.key, cells)
             shown.append(row)
         self.cols, self.widths, self._shown, self._strip_width = cols, widths, shown, width - GUTTER
@@ -214,5 +217,14 @@ class RequestsLog(ScrollView, can_focus=True):
         return [c.plain for c in self._shown[index].cells]
 
     def full_text(self, index: int) -> list[str]:
-        """Row `index` before clipping, for the visible columns only."""
-        return [self._full[index].cells[COLUMNS.index(c.key)].plain for c in self.cols]
+        """Row `index` before clipping at a word, for the visible columns only.
+
+        The route cell is the form `fit_forms` chose for this width (whole parts of the full
+        route dropped, see `route_forms`): what a clipped cell must be a whole-word prefix of.
+        """
+        row, out = self._full[index], []
+        for c, w in zip(self.cols, self.widths, strict=True):
+            i = COLUMNS.index(c.key)
+            fitted = next((f for f in row.forms if f.cell_len <= w), row.forms[-1]) if i == ROUTE and row.forms else None
+            out.append((fitted or row.cells[i]).plain)
+        return out
