@@ -98,5 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         from gateway.config import ConfigError
 
         detail = str(exc) if isinstance(exc, ConfigError) else f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, ModuleNotFoundError):  # [ledger] url without the team extra
+            detail = f"the Python package {exc.name!r} is not installed: pip install 'xx-agents[team]'"
         print(f"xx: token store unavailable: {detail}", file=sys.stderr)
         return 1

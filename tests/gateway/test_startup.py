@@ -107,3 +107,9 @@ def test_where_and_hide_never_show_the_password() -> None:
     assert where("redis://:pw@127.0.0.1:6379/0") == "127.0.0.1:6379/0"
     said = hide(f"connect {url} failed: password {PASSWORD} rejected", url)
     assert PASSWORD not in said and "db.internal:5433/ledger" in said
+
+
+def test_token_cli_names_the_missing_driver(tmp_path: Path) -> None:
+    env = _env(tmp_path, _config(tmp_path, state=False, ledger="postgresql://xx@127.0.0.1:9/xx"), ("asyncpg",))
+    r = _run(env, "-m", "xx", "gateway", "token", "list")
+    assert r.returncode == 1 and "package 'asyncpg' is not installed: pip install 'xx-agents[team]'" in r.stderr, r.stderr
