@@ -12,7 +12,10 @@ from gateway.errors import UpstreamKind
 RETRYABLE = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
 # Provider errors that mean "this model cannot serve now" even under a client-error status.
 CANNOT_SERVE = ("model_not_found", "no endpoints found", "is not available", "overloaded", "capacity", "quota",
-                "rate limit", "rate-limit", "temporarily", "not supported for this model")
+                "rate limit", "rate-limit", "temporarily", "not supported for this model",
+                # the prompt exceeds this model's window: the next may have a larger one (routing.context.overflow)
+                "context_length_exceeded", "maximum context length", "context window", "prompt is too long",
+                "exceeds the maximum number of tokens")
 
 
 def falls_back(status: int, message: str) -> bool:

@@ -37,7 +37,7 @@ from gateway.protocols.dispatch import (
 )
 from gateway.protocols.errors import UpstreamMalformed
 from gateway.relay import Relay
-from gateway.routing import finality
+from gateway.routing import context, finality
 from gateway.routing.affinity import session_key
 from gateway.routing.health import retry_after_from_headers
 from gateway.routing.plan import Candidate, Plan, RouteRequest, plan
@@ -188,14 +188,21 @@ class Proxy:
         hdrs = {"retry-after": str(max(1, int(wait)))} if wait else {}
         flow.failed(status, f"{att.model.name}: {att.row.error}", hdrs)
         flow.stop = not other_key and not falls_back(status, message)  # the next model would refuse it too
+        if (over := context.overflow(message)) is not None and over[1]:
+            self.rt.routing.learned[att.model.name] = over[1]  # later prompts this long skip it at once
 
     async def give_up(self, inc: Incoming, flow: Flow) -> Response:
         status, message, headers = flow.last or (503, "no candidate could be tried", {})
         status = client_status(status)
         text = self.rt.scrub(f"every candidate failed; last: {message}")
+        code = None
+        if status == 400 and (over := context.overflow(message)) is not None:  # in the words agents compact on
+            tokens, window = over
+            text = context.too_long_message(tokens or len(inc.raw) // 4, [window or 0], f"model {message.split(':')[0]!r}")
+            code = context.CODE
         headers = {**headers, **finality.headers(finality.is_final(flow.ex.attempts, flow.ex.skipped, self.rt.clock()))}
         await flow.end("error", status, message)
-        return json_error(inc.dialect, status, text, headers)
+        return json_error(inc.dialect, status, text, headers, code=code)
 
     def upstream_body(self, inc: Incoming, model: Model, provider: Provider, session: str | None) -> bytes:
         """The original bytes when nothing changes; otherwise translate/shape and serialise once.

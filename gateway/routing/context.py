@@ -40,3 +40,28 @@ def too_long_message(tokens: int, windows: Iterable[int], what: str) -> str:
     return (f"prompt is too long: {tokens} tokens > {largest} maximum "
             f"(the largest context window among the models of {what}; compact the conversation or pick a tier "
             f"with a larger window)")
+
+
+# A provider's own "the prompt does not fit" answer, as each documents it: (pattern, which group is the
+# prompt's tokens, which the window). Anthropic names tokens first; the others name the window first.
+_OVERFLOW = (
+    (r"prompt is too long[^0-9]*(\d+)\s*tokens?\s*>\s*(\d+)", 1, 2),  # Anthropic
+    (r"maximum context length is (\d+) tokens.*?(?:requested|resulted in) (?:about )?(\d+) tokens", 2, 1),  # OpenAI
+    (r"input token count \(?(\d+)\)? exceeds the maximum number of tokens allowed \(?(\d+)\)?", 1, 2),  # Gemini
+    (r"prompt contains (\d+) tokens.*?too large for model with (\d+) maximum context length", 1, 2),  # Mistral
+)
+_OVERFLOW_WORDS = ("context_length_exceeded", "maximum context length", "context window", "prompt is too long",
+                   "reduce the length of the messages", "exceeds the maximum number of tokens")
+
+
+def overflow(message: str) -> tuple[int | None, int | None] | None:
+    """(prompt tokens, window) when `message` is a provider saying the prompt exceeds the model's context (either
+    may be unknown); None when it says something else. Why parse: the next model may have a larger window, the
+    window is worth remembering, and an agent compacts only on Anthropic's own wording."""
+    import re
+
+    low = message.lower()
+    for pattern, tokens_at, window_at in _OVERFLOW:
+        if m := re.search(pattern, low, re.S):
+            return int(m.group(tokens_at)), int(m.group(window_at))
+    return (None, None) if any(w in low for w in _OVERFLOW_WORDS) else None

@@ -75,6 +75,7 @@ class RoutingState:
     affinity: Affinity
     clock: Callable[[], float]
     scan: ScanView = field(default_factory=ScanView)  # windows, discovered models, ranking (gateway.scan)
+    learned: dict[str, int] = field(default_factory=dict)  # windows providers named in their context-length errors
 
 
 def plan(req: RouteRequest, config: Config, state: RoutingState) -> Plan:
@@ -101,7 +102,7 @@ def plan(req: RouteRequest, config: Config, state: RoutingState) -> Plan:
             out.skipped.append(Skip(name, "not configured"))
             continue
         provider = config.providers[model.provider]
-        window = context.window_of(model, state.scan.windows)
+        window = context.window_of(model, state.scan.windows) or state.learned.get(name)
         if context.exceeds(req.tokens, window):
             out.skipped.append(Skip(name, context.skip_reason(req.tokens, window)))
             windows.append(window)

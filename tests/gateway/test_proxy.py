@@ -70,3 +70,46 @@ def test_a_200_answer_of_an_odd_shape_falls_back_to_the_next_model(make_gateway,
     finally:
         a.stop()
         b.stop()
+
+
+def _too_long(window: int, tokens: int) -> Answer:
+    """OpenAI's documented context-length error, as OpenAI-compatible providers send it."""
+    return Answer(400, [orjson.dumps({"error": {
+        "message": f"This model's maximum context length is {window} tokens. However, you requested {tokens} tokens "
+                   f"({tokens - 10} in the messages, 10 in the completion). Please reduce the length of the messages "
+                   "or completion.", "type": "invalid_request_error", "param": "messages",
+        "code": "context_length_exceeded"}})], "application/json")
+
+
+LONG = {"model": "claude-x", "max_tokens": 50, "messages": [{"role": "user", "content": "hello " * 40}]}
+
+
+def test_a_context_length_400_falls_back_and_the_window_is_remembered(make_gateway) -> None:
+    a, b = ScriptedUpstream().start(), ScriptedUpstream(default=OK_JSON).start()
+    try:
+        gw = make_gateway(two_model_config(free_port(), a.url, b.url, first_dialect="openai"))
+        a.queue(_too_long(16, 80))
+        r = httpx.post(f"{gw.url}/v1/messages", json=LONG, timeout=20)
+        assert r.status_code == 200 and len(a.seen) == 1 and len(b.seen) == 1, r.text
+        r = httpx.post(f"{gw.url}/v1/messages", json=LONG, timeout=20)
+        assert r.status_code == 200 and len(a.seen) == 1 and len(b.seen) == 2, "a 16-token window was not remembered"
+        skipped = gw.rows(at_least=2)[0]["skipped"]
+        assert skipped and skipped[0]["model"] == "a" and "context window 16" in skipped[0]["reason"], skipped
+    finally:
+        a.stop()
+        b.stop()
+
+
+def test_when_no_model_fits_the_agent_gets_the_error_it_compacts_on(make_gateway) -> None:
+    a, b = ScriptedUpstream(default=_too_long(32768, 40000)).start(), ScriptedUpstream(default=_too_long(32768, 40000)).start()
+    try:
+        gw = make_gateway(two_model_config(free_port(), a.url, b.url, first_dialect="openai", second_dialect="openai"))
+        r = httpx.post(f"{gw.url}/v1/messages", json=LONG, timeout=20)
+        assert r.status_code == 400, r.text
+        err = r.json()["error"]
+        assert err["type"] == "invalid_request_error" and err["message"].startswith("prompt is too long: 40000 tokens > 32768")
+        chat = httpx.post(f"{gw.url}/v1/chat/completions", json={"model": "m", "messages": LONG["messages"]}, timeout=20)
+        assert chat.status_code == 400 and chat.json()["error"]["code"] == "context_length_exceeded", chat.text
+    finally:
+        a.stop()
+        b.stop()

@@ -12,6 +12,7 @@ from support.servers import config_for, free_port
 
 from gateway.config import parse
 from gateway.config.record import replace
+from gateway.routing import context
 from gateway.routing.affinity import Affinity
 from gateway.routing.health import Health
 from gateway.routing.plan import RouteRequest, RoutingState, plan
@@ -180,3 +181,20 @@ def test_model_metadata_tells_agents_the_window(windowed) -> None:
     assert one["context_length"] == 65536  # the tier's largest big window: what it can serve at all
     listed = {m["id"]: m["context_length"] for m in httpx.get(f"{gw.url}/v1/models", timeout=5).json()["data"]}
     assert listed["sim-deepseek"] == 65536 and listed["sim-gpt"] == 131072  # its own, or the old default
+
+
+@pytest.mark.parametrize(("message", "expected"), [
+    ("This model's maximum context length is 32768 tokens. However, you requested 40000 tokens (39000 in the "
+     "messages, 1000 in the completion).", (40000, 32768)),  # OpenAI
+    ("This endpoint's maximum context length is 131072 tokens. However, you requested about 140000 tokens",
+     (140000, 131072)),  # OpenRouter
+    ("prompt is too long: 201234 tokens > 200000 maximum", (201234, 200000)),  # Anthropic
+    ("The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).", (1200000, 1048576)),
+    ("Prompt contains 40000 tokens and 0 draft tokens, too large for model with 32768 maximum context length",
+     (40000, 32768)),  # Mistral
+    ("Please reduce the length of the messages or completion.", (None, None)),
+    ("Rate limit reached for requests", None),
+    ("max_tokens: 100000 > 64000, which is the maximum allowed", None),
+])
+def test_a_providers_context_length_error_is_read(message: str, expected) -> None:
+    assert context.overflow(message) == expected
