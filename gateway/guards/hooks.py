@@ -9,8 +9,8 @@
 
 Cheap when there is nothing to do: a request whose last turn is no command, whose history
 holds no answer of the gateway, whose last message carries no tool result and which declares
-no tools costs a few dict reads and one substring search of the raw body for ANSWER_MARK
-(`[xx]`; tens of microseconds for a 60 KB request). Answered command turns are stripped by
+no tools costs a few dict reads and one string read per model turn (`commands.has_answer`:
+does one start with the gateway's `[xx]`?). Answered command turns are stripped by
 what the history itself shows, not by this process's memory of the conversation, so they never
 reach a model after a restart, an eviction from the session limit, or on another team instance.
 """
@@ -34,7 +34,6 @@ from gateway.guards.sse_guard import wrap
 
 BROKEN = "could not be repaired"  # in the error of an attempt whose tool call was unrepairable (policy.judge)
 GATEWAY = commands.GATEWAY
-MARK = commands.ANSWER_MARK.encode()  # in a raw body only if the gateway answered in this conversation
 UNGUARDED = "+unguarded"  # the launcher's `--unguarded`: /x/<agent>+unguarded/<route>/<tier>
 
 
@@ -113,11 +112,12 @@ class Guards:
     def _strip(self, inc: Any, key: str, cfg: Config) -> bool:
         """Drop answered command turns from the history; True when the body changed.
 
-        Only a history holding the gateway's mark is walked (one substring search of the raw
-        body). When this process has no memory of the conversation's commands (a restart, an
-        eviction, another team instance), the `!/model` / `!/tier` override is rebuilt from them.
+        Only a history with a model turn that starts with the gateway's mark is walked for
+        commands (`commands.has_answer`, one string read per turn). When this process has no
+        memory of the conversation's commands (a restart, an eviction, another team instance),
+        the `!/model` / `!/tier` override is rebuilt from them.
         """
-        if MARK not in inc.raw:
+        if not commands.has_answer(inc.body, inc.dialect):
             return False
         found = commands.strip_commands(inc.body, inc.dialect)
         if not found:

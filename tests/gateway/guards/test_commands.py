@@ -10,7 +10,7 @@ import pytest
 from gateway.config import parse
 from gateway.exchange import Attempt, Exchange
 from gateway.guards.answers import answer, recover
-from gateway.guards.commands import ANSWER_MARK, find_command, strip_commands
+from gateway.guards.commands import ANSWER_MARK, find_command, has_answer, strip_commands
 from gateway.guards.commands import parse as parse_command
 from gateway.guards.reply import json_answer, stream_answer
 from gateway.guards.session import GuardState
@@ -156,3 +156,16 @@ def test_strip_needs_the_gateway_answer_and_keeps_the_last_turn() -> None:
                         {"role": "model", "parts": [{"text": f"{ANSWER_MARK} tier other"}]},
                         {"role": "user", "parts": [{"text": "go"}]}]}
     assert [c.name for c in strip_commands(gem, "gemini")] == ["tier"] and len(gem["contents"]) == 1
+
+
+@pytest.mark.parametrize("endpoint", ["anthropic", "openai", "responses"])
+def test_has_answer_is_the_cheap_test(endpoint: str) -> None:
+    body = _history(endpoint)
+    assert has_answer(body, endpoint)
+    strip_commands(body, endpoint)
+    assert not has_answer(body, endpoint)
+    thinking_first = {"messages": [{"role": "user", "content": "!/help"}, {"role": "assistant", "content": [
+        {"type": "thinking", "thinking": "hm"}, {"type": "text", "text": f"{ANSWER_MARK} help"}]}]}
+    assert has_answer(thinking_first, "anthropic")
+    assert not has_answer({"messages": [{"role": "user", "content": f"{ANSWER_MARK} quoted by the user"}]}, "openai")
+    assert has_answer({"contents": [{"role": "model", "parts": [{"text": f"{ANSWER_MARK} x"}]}]}, "gemini")

@@ -149,3 +149,12 @@ def test_exchange_detail_names_every_attempt_and_error() -> None:
         "900ms",
     ):
         assert needle in text, needle
+
+
+def test_a_command_row_says_xx_answered() -> None:
+    """`!/help` and a stopped loop are answered by the gateway itself (gateway/guards): no model, no cache."""
+    row = {"requested_model": "claude-sonnet-4-6", "model": "xx", "provider": "xx", "outcome": "command",
+           "status": 200, "attempts": [], "cache_class": "-", "tier": "free"}
+    assert route_text(row).plain == "claude-sonnet-4-6 → answered by xx"
+    assert route_text(row | {"requested_model": ""}).plain == "answered by xx"
+    assert request_row(row).cells[7].plain == "-"
