@@ -116,8 +116,10 @@ class Runtime:
         rows = self.ledger.attempts_since(midnight - 86400)  # a provider's day may start before UTC midnight
         # (Gemini's is Pacific): each quota window keeps only the rows of its own day
         self.routing.quotas.restore(rows)
-        for ex in self.ledger.since(midnight):
-            self.aggregate.add(Exchange.from_dict(ex))
+        for row in self.ledger.since(midnight):
+            ex = Exchange.from_dict(row)
+            self.aggregate.add(ex)
+            self.stats.count_guards(ex)  # guard actions today, like the aggregate's cost (xx dash)
 
     def close(self) -> None:
         self.broker.close()

@@ -26,9 +26,13 @@ class Stats:
         self.total += 1
         self.by_outcome[ex.outcome] = self.by_outcome.get(ex.outcome, 0) + 1
         self.by_status[ex.status] = self.by_status.get(ex.status, 0) + 1
+        self.count_guards(ex)
+        self._recent.append((ex.ended or self.clock(), ex.outcome == "error"))
+
+    def count_guards(self, ex: Exchange) -> None:
+        """Also called on today's ledger rows at start, so the dashboard's guard counts are today's."""
         for note in ex.guards:
             self.guards[note["action"]] = self.guards.get(note["action"], 0) + 1
-        self._recent.append((ex.ended or self.clock(), ex.outcome == "error"))
 
     def rates(self) -> tuple[float, int]:
         """(requests per second over the last 10 s, errors in the last 60 s)."""

@@ -24,3 +24,32 @@ def _without_a():
     return parse('[providers.second]\nprotocol = "anthropic"\nbase_url = "http://127.0.0.1:9"\n'
                  '[models.b]\nprovider = "second"\nid = "b-model"\n[tiers.t]\nletter = "t"\nbig = ["b"]\n',
                  source="<test>", env={})
+
+
+async def test_guard_counts_are_today_s_across_a_restart(tmp_path: Path) -> None:
+    """The dashboard's `guards ✎ ⊗ ↻` counts: today's ledger rows are counted at start, like the cost."""
+    import time
+
+    from gateway.exchange import Exchange
+
+    path, now = tmp_path / "l.sqlite3", time.time()
+    cfg = two_model_config(1, "http://127.0.0.1:9", "http://127.0.0.1:9")
+    first = Runtime(cfg, ledger_path=path)
+    first.open()
+    try:
+        guards = [{"action": "repair", "tool": "Bash", "rule": None, "notes": []},
+                  {"action": "stop", "tool": "Read", "rule": "loop", "notes": ["4 repeats"]}]
+        today = Exchange(id="g1", started=now - 5, ended=now - 4, repairs=1, guards=guards, outcome="ok", status=200)
+        yesterday = Exchange(id="g0", started=now - 2 * 86400, ended=now - 2 * 86400 + 1, blocks=1,
+                             guards=[{"action": "block", "tool": "Bash", "rule": "rm -rf", "notes": []}])
+        for ex in (today, yesterday):
+            await first.ledger.write(ex)
+    finally:
+        first.close()
+    again = Runtime(cfg, ledger_path=path)
+    again.open()
+    try:
+        req = again.stats.requests(0)
+        assert (req["repairs"], req["blocks"], req["guards"]) == (1, 0, {"repair": 1, "stop": 1})
+    finally:
+        again.close()
