@@ -283,3 +283,19 @@ def test_command_rows_say_the_gateway_answered(gw) -> None:
     listed = listed.get("requests", listed) if isinstance(listed, dict) else listed
     assert listed[0]["outcome"] == "command" and listed[0]["tier"] == "claude"
     assert len(sim.requests()) == before
+
+
+def test_responses_history_without_memory_strips_the_pair(gw) -> None:
+    """Codex's dialect: the replayed `//status` pair (Claude Code's spelling works anywhere) never goes upstream."""
+    sim, g = gw
+    client = openai.OpenAI(base_url=f"{g.url}/x/codex/p/g/v1", api_key="xx-local", max_retries=0,
+                           default_headers={"x-xx-session": "codex-fresh"})
+    before = len(sim.requests())
+    history = [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "//status"}]},
+               {"type": "message", "role": "assistant",
+                "content": [{"type": "output_text", "text": "[xx] Status of this conversation"}]},
+               {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hello"}]}]
+    resp = client.responses.create(model="gpt-5-codex", input=history)
+    assert "SIM-ANSWER" in resp.output_text
+    sent = json.dumps(sim.requests()[before:][0]["body"])
+    assert "//status" not in sent and "[xx]" not in sent and "hello" in sent
