@@ -3,8 +3,10 @@
 Why await the commit before the response ends: a request whose response the client fully
 received must survive a `kill -9` of the gateway, so the proxy finishes a response only
 after its row is committed. When the writer is idle the commit runs inline on the event
-loop (~0.1 ms: cheaper than two thread hand-offs); under load rows queue for one writer
-thread that commits them in batches (group commit), so the loop never waits on a busy disk.
+loop (~0.1 ms: cheaper than two thread hand-offs) with no busy wait: when another process
+holds the file's lock (a scan, a draining old gateway), the row goes to the writer thread, which
+waits out the lock. Under load rows queue for that thread, which commits them in batches (group
+commit), so the loop never waits on a busy disk.
 WAL with synchronous=NORMAL survives a process crash (not a power cut) without an fsync
 per batch. The queue is bounded: when the disk stalls, writers wait instead of memory growing.
 
@@ -118,6 +120,8 @@ class Ledger:
     def __init__(self, path: Path, busy_timeout: float = 10.0) -> None:
         self.path = path
         self._db = connect(path, busy_timeout)
+        self._busy_ms = int(busy_timeout * 1000)
+        self._db.execute("PRAGMA busy_timeout = 0")  # for the inline commit on the loop (see write)
         self._queue: queue.Queue[tuple[tuple[Any, ...], asyncio.Future[None] | None] | None] = queue.Queue(MAX_QUEUE)
         self._thread = threading.Thread(target=self._run, name="xx-ledger", daemon=True)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -135,13 +139,13 @@ class Ledger:
         """
         row = sqlite_row(ex)
         if self._queue.empty() and self._lock.acquire(blocking=False):
-            try:
+            try:  # the connection's busy timeout is 0 here: a lock held elsewhere sends the row to the thread
                 with self._db:
                     self._db.execute(INSERT, row)
                 self.written += 1
                 return
-            except sqlite3.OperationalError:
-                pass  # the writer thread retries
+            except sqlite3.Error:
+                pass  # the writer thread waits out the lock and retries
             finally:
                 self._lock.release()
         loop = asyncio.get_running_loop()
@@ -179,12 +183,17 @@ class Ledger:
         error: Exception | None = None
         for attempt in range(3):
             try:
-                with self._lock, self._db:
-                    self._db.executemany(INSERT, [row for row, _ in batch])
+                with self._lock:
+                    self._db.execute(f"PRAGMA busy_timeout = {self._busy_ms}")  # this thread may wait; the loop not
+                    try:
+                        with self._db:
+                            self._db.executemany(INSERT, [row for row, _ in batch])
+                    finally:
+                        self._db.execute("PRAGMA busy_timeout = 0")
                 self.written += len(batch)
                 error = None
                 break
-            except sqlite3.OperationalError as exc:  # locked by a reader: retry briefly
+            except sqlite3.Error as exc:  # locked by another writer, or worse: retry briefly, then fail the writers
                 error = exc
                 time.sleep(0.05 * (attempt + 1))
         failure = None

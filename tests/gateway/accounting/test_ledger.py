@@ -32,6 +32,38 @@ async def test_a_row_that_cannot_be_committed_fails_its_writer(tmp_path: Path, c
     ledger.close()
 
 
+async def test_a_lock_held_elsewhere_never_stalls_the_event_loop(tmp_path: Path) -> None:
+    """The inline commit used to wait out SQLite's busy timeout on the loop (2 s here, 10 s by default)."""
+    import asyncio
+    import time
+
+    path = tmp_path / "ledger.sqlite3"
+    ledger = Ledger(path, busy_timeout=2.0)
+    await ledger.write(Exchange(agent="warm"))
+    blocker = sqlite3.connect(path, timeout=0.1)
+    blocker.execute("BEGIN EXCLUSIVE")  # `xx models scan`, or an old gateway draining, writes the same file
+    gaps: list[float] = []
+
+    async def ticker() -> None:
+        last = time.monotonic()
+        while len(gaps) < 60:
+            await asyncio.sleep(0.01)
+            gaps.append(time.monotonic() - last)
+            last = time.monotonic()
+
+    tick = asyncio.create_task(ticker())
+    write = asyncio.create_task(ledger.write(Exchange(agent="t")))
+    await asyncio.sleep(0.4)
+    assert not write.done(), "committed through an exclusive lock?"
+    blocker.rollback()
+    blocker.close()
+    await asyncio.wait_for(write, 5)
+    await tick
+    assert max(gaps) < 0.3, f"the loop stalled {max(gaps):.2f}s"
+    assert ledger.count() == 2
+    ledger.close()
+
+
 OLD_SCHEMA = """
 CREATE TABLE exchanges (
     id TEXT PRIMARY KEY, started REAL NOT NULL, first_byte REAL, ended REAL,
