@@ -11,6 +11,7 @@ import pytest
 from gateway.accounting.ledger import Ledger
 from gateway.errors import LedgerWriteFailed
 from gateway.exchange import Exchange
+from gateway.tasks import spawn
 
 
 async def test_a_row_that_cannot_be_committed_fails_its_writer(tmp_path: Path, caplog) -> None:
@@ -51,8 +52,8 @@ async def test_a_lock_held_elsewhere_never_stalls_the_event_loop(tmp_path: Path)
             gaps.append(time.monotonic() - last)
             last = time.monotonic()
 
-    tick = asyncio.create_task(ticker())
-    write = asyncio.create_task(ledger.write(Exchange(agent="t")))
+    tick = spawn(ticker())
+    write = spawn(ledger.write(Exchange(agent="t")))
     await asyncio.sleep(0.4)
     assert not write.done(), "committed through an exclusive lock?"
     blocker.rollback()
