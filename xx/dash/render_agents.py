@@ -11,10 +11,11 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from xx.dash import fmt
+from xx.dash import fmt, render_guards
 
 LIVE_S = 600.0
 
@@ -59,3 +60,15 @@ def agents_table(
             Text(fmt.usd(g.get("saved_usd")), style="green"),
         )
     return t
+
+
+def agents_view(
+    stats: Mapping[str, Any] | None, requests: Iterable[Mapping[str, Any]], now: float | None = None
+) -> RenderableType:
+    """The `a` view: the agents, today's guard actions, and per team token when any request has one."""
+    requests = list(requests)
+    parts: list[RenderableType] = [agents_table(stats, requests, now), Text(), render_guards.summary(stats)]
+    tokens = render_guards.token_table(requests, now)
+    if tokens is not None:
+        parts += [Text(), tokens]
+    return Group(*parts)

@@ -16,7 +16,7 @@ from typing import Any
 
 from rich.text import Text
 
-from xx.dash import fmt
+from xx.dash import fmt, render_guards
 from xx.dash.render_models import trouble_count
 from xx.dash.state import DashState
 
@@ -90,6 +90,11 @@ def status_line(
             num(f"{fmt.usd(cache.get('saved_usd'))} saved", "green"),
         )
         segs.append((2, money))
+    guards = render_guards.header_segment(stats)
+    if guards is not None:
+        if not live:
+            guards.stylize("dim")
+        segs.append((3, guards))
     if (stats.get("config") or {}).get("error"):
         segs.append((1, Text("config error", style="bold red")))
     if filter_query:

@@ -13,7 +13,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from xx.dash import fmt
+from xx.dash import fmt, render_guards
 from xx.dash.layout import Col
 
 COLS = (
@@ -189,7 +189,7 @@ def request_row(ex: Mapping[str, Any]) -> RequestRow:
         Text(fmt.clock(ex.get("ended") or ex.get("started")), style="dim"),
         Text(str(ex.get("agent") or "-"), style="cyan"),
         Text(tier or "-"),
-        status_text(ex),
+        status_text(ex) + render_guards.marker(ex),
         Text(fmt.ms(ex.get("latency_ms"))),
         Text(f"{fmt.tokens(usage.get('input'))}→{fmt.tokens(usage.get('output'))}"),
         Text(fmt.usd(cost) if cost else "-", style="" if cost else "dim"),
@@ -292,6 +292,14 @@ def attempts_table(attempts: Iterable[Mapping[str, Any]]) -> Table:
     return t
 
 
+def _who(ex: Mapping[str, Any]) -> Text:
+    """The team token that sent it (the ledger's `token`) and the instance that served it, when known."""
+    out = Text(str(ex.get("token") or "-"), style="bold magenta" if ex.get("token") else "dim")
+    if ex.get("instance"):
+        out.append(f"   instance {ex['instance']}")
+    return out
+
+
 def exchange_detail(ex: Mapping[str, Any]) -> RenderableType:
     """Everything the record holds about one request: attempts with errors, timings, usage, cost."""
     usage = ex.get("usage") or {}
@@ -313,6 +321,7 @@ def exchange_detail(ex: Mapping[str, Any]) -> RenderableType:
             f"{ex.get('dialect') or ex.get('endpoint') or '-'} {ex.get('path') or ''}   stream {'yes' if ex.get('stream') else 'no'}",
         ),
         ("session", str(ex.get("session") or "-")),
+        ("token", _who(ex)),
         ("requested", str(ex.get("requested_model") or "-")),
         ("served", f"{ex.get('model') or '-'} ({ex.get('provider') or '-'})"),
         ("path", route_text(ex)),
@@ -325,6 +334,9 @@ def exchange_detail(ex: Mapping[str, Any]) -> RenderableType:
         ("cache", cache_text(ex.get("cache_class"))),
         ("cost", f"{fmt.usd(ex.get('cost'))}   saved {fmt.usd(ex.get('saved'))}"),
     ]
+    guards = render_guards.guard_lines(ex)
+    if guards is not None:
+        rows.append(("guards", guards))
     if ex.get("error"):
         rows.append(("error", Text(str(ex["error"]), style="red")))
     for k, v in rows:

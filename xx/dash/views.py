@@ -32,7 +32,7 @@ def pools(app: Any) -> RenderableType:
 
 
 def agents(app: Any) -> RenderableType:
-    return render_agents.agents_table(app.state.stats, app.state.requests, app.clock())
+    return render_agents.agents_view(app.state.stats, app.state.requests, app.clock())
 
 
 def plots(model: str | None) -> View:

@@ -20,7 +20,7 @@ HELP = """\
   [b]Esc[/b]      clear the filter
   [b]Enter[/b]    details of the selected request, or of the selected model (tiers, pool, windows)
   [b]o[/b]        pools and keys: used / limit per window, reset time, models drawing on each
-  [b]a[/b]        agents today: live sessions, requests, tokens, cost, savings
+  [b]a[/b]        agents today: live sessions, requests, tokens, cost, savings; guard actions; team tokens
   [b]t[/b]        the last hour as plots (the selected model's when the models table has focus)
   [b]r[/b]        reset the selected model's breaker / cooldown
   [b]s[/b]        start the gateway when it is down
@@ -42,6 +42,10 @@ HELP = """\
   kimi✓            served by kimi            kimi✗429   kimi failed with 429, the next was tried
   a → b            requested a, served by b  ⊘2         two models skipped (breaker, quota, no key)
   ✗ nothing served: REASON   no model answered; the agent got the error shown (e.g. a 429)
+  after the status, what the guards did (Enter shows each action, tool and rule):
+         ✎ a tool call's arguments repaired (red: broken, not repairable)   ⊗ a dangerous call blocked
+         ↻ a loop of repeated tool calls: steered (yellow) or stopped (red)
+  The header's [i]guards ✎3 ⊗1 ↻2[/i] counts them today; [b]a[/b] lists them, and requests per team token.
   cache: HIT most of the prompt from cache · PARTIAL some · MISS none · COLD first of a session
          NOUSAGE the provider reported no usage · REPLAY answered from the local replay cache
   A header in reverse red ([b]✖ DOWN · stale 12s[/b]) means the numbers are the last ones received.
