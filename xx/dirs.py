@@ -82,51 +82,6 @@ def cache_dir() -> Path:
     return demo.cache_dir if demo else paths.cache_dir()
 
 
-def shared_ancestor(path: Path) -> Path | None:
-    """The first existing directory at or above `path` that others may write to (e.g. /tmp).
-
-    Gemini CLI ignores a settings file anywhere below one (and then fails with "Invalid auth
-    method selected"), so its per-launch settings must live where no such directory is above.
-    Missing directories are skipped: they will be created 0700 by the launcher.
-    """
-    for p in (path, *path.parents):
-        try:
-            if p.stat().st_mode & 0o002:
-                return p
-        except FileNotFoundError:
-            continue
-        except OSError:
-            return p
-    return None
-
-
-def private_state_dir(state_dir: Path, environ: Mapping[str, str],
-                      real_home: Path | None = None) -> tuple[Path | None, list[str]]:
-    """A state dir for per-launch files with no world-writable directory above it, and why each
-    candidate tried before was not one. In order: the state dir itself, `$XDG_RUNTIME_DIR/xx`,
-    then `~/.local/state/xx` under the account's real home (from the password database: HOME may
-    point anywhere, e.g. below /tmp). The same order tests/agents/harness.py uses for the matrix.
-    """
-    candidates = [state_dir]
-    if environ.get("XDG_RUNTIME_DIR"):
-        candidates.append(Path(environ["XDG_RUNTIME_DIR"]) / paths.APP)
-    if real_home is None:
-        import pwd
-
-        try:
-            real_home = Path(pwd.getpwuid(os.getuid()).pw_dir)
-        except KeyError:
-            real_home = None
-    if real_home is not None:
-        candidates.append(real_home / ".local" / "state" / paths.APP)
-    why: list[str] = []
-    for cand in candidates:
-        if (shared := shared_ancestor(cand)) is None:
-            return cand, why
-        why.append(f"{cand} is below {shared}, which others can write to")
-    return None, why
-
-
 def gateway_log() -> Path:
     """The log of the gateway serving the targeted config: the demo writes its gateway's beside its config."""
     demo = None if os.environ.get("XX_STATE_DIR") else demo_of(paths.config_file())

@@ -16,8 +16,7 @@ from types import SimpleNamespace
 from typing import NoReturn
 
 from gateway.config import Config, ConfigError, load, paths
-from gateway.config.record import replace
-from xx import codes, dirs, overlay, profiles
+from xx import codes, overlay, profiles
 from xx.plan import LaunchPlan, Options, PlanError, plan
 
 EXIT_USAGE = 2
@@ -107,10 +106,6 @@ def build(argv: list[str], environ: Mapping[str, str], gateway_url: str | None =
             scan=_last_scan(config) if spec.route == "p" else None, unguarded=args.unguarded,
         )
         lp = plan(spec, profile, config, opts)
-        if insecure_settings(lp) is not None:  # Gemini ignores settings below a world-writable dir
-            root, _ = dirs.private_state_dir(opts.state_dir, environ)
-            if root is not None:
-                lp = plan(spec, profile, config, replace(opts, state_dir=root))
         return args, lp, config
     except codes.CodeError as exc:
         bare = Options(model=args.model, session=args.session, prompt=args.prompt, gateway_url=gateway_url,
@@ -163,12 +158,6 @@ def main(argv: list[str]) -> int:
         return 0
     import shutil
 
-    if (shared := insecure_settings(lp)) is not None:
-        _, why = dirs.private_state_dir(paths.state_dir(), environ)
-        print(f"xx: {lp.agent} not started: {lp.binary} ignores settings files below a directory others can write "
-              f"to ({shared}), and no private directory was found ({'; '.join(why)})\n"
-              "    fix: set XDG_RUNTIME_DIR or XX_STATE_DIR to a directory only you can write to", file=sys.stderr)
-        return 1
     if shutil.which(lp.binary, path=apply_env(environ, lp.env).get("PATH")) is None:
         print(f"xx: {lp.binary!r} is not on PATH. Install it: {lp.package}", file=sys.stderr)
         return EXIT_NOT_FOUND  # before starting a gateway nothing will use
@@ -313,14 +302,6 @@ def write_files(lp: LaunchPlan) -> None:
         tmp.write_text(content)
         tmp.chmod(0o600)
         tmp.replace(p)
-
-
-def insecure_settings(lp: LaunchPlan) -> Path | None:
-    """The world-writable directory above a per-launch settings.json, if any (Gemini ignores such files)."""
-    for path in lp.files:
-        if path.endswith("settings.json") and (shared := dirs.shared_ancestor(Path(path))) is not None:
-            return shared
-    return None
 
 
 def tmux_session_name(code: str, cwd: str) -> str:

@@ -41,60 +41,6 @@ AGENTS: tuple[tuple[str, str, str], ...] = (
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def shared_ancestor(path: Path) -> Path | None:
-    """The first existing directory at or above `path` that others may write to (e.g. /tmp).
-
-    Gemini CLI refuses a settings file anywhere below one, so the matrix's world (HOME, the
-    state dir holding per-launch settings) must live where no such directory is above it.
-    """
-    for p in (path, *path.parents):
-        try:
-            if p.stat().st_mode & 0o002:
-                return p
-        except FileNotFoundError:
-            continue
-        except OSError:
-            return p
-    return None
-
-
-def private_runs_dir(install_root: Path, environ: dict[str, str] | None = None) -> tuple[Path | None, list[str]]:
-    """Where the matrix's worlds can live so that every CLI accepts its per-launch files.
-
-    In order: `XX_AGENTS_RUNS`, the install cache, `$XDG_RUNTIME_DIR`, the account's own home
-    directory (from the password database: HOME may point anywhere, e.g. below /tmp). None when
-    each has a world-writable directory above it; the second value says why for each one tried.
-    """
-    import pwd
-
-    env = os.environ if environ is None else environ
-    candidates: list[Path] = []
-    if env.get("XX_AGENTS_RUNS"):
-        candidates.append(Path(env["XX_AGENTS_RUNS"]))
-    candidates.append(install_root / "runs")
-    if env.get("XDG_RUNTIME_DIR"):
-        candidates.append(Path(env["XDG_RUNTIME_DIR"]) / "xx-agent-runs")
-    try:
-        candidates.append(Path(pwd.getpwuid(os.getuid()).pw_dir) / ".cache" / "xx-agent-matrix" / "runs")
-    except KeyError:
-        pass
-    why = []
-    for cand in candidates:
-        if (shared := shared_ancestor(cand)) is not None:
-            why.append(f"{cand} is below {shared}, which others can write to")
-            continue
-        try:
-            cand.mkdir(parents=True, exist_ok=True, mode=0o700)
-        except OSError as exc:
-            why.append(f"{cand}: {exc.strerror or exc}")
-            continue
-        if os.access(cand, os.W_OK):
-            return cand, why
-        why.append(f"{cand} is not writable")
-    return None, why
-
-
-
 class DeadProxy:
     """A loopback port that accepts, records who connected and what they asked for, then hangs up.
 

@@ -25,14 +25,12 @@ CLAUDE_CODE_PATTERN = re.compile(r"prompt is too long[^0-9]*(\d+)\s*tokens?\s*>\
 
 
 @pytest.fixture(scope="module")
-def small_world(installed: Installed, runs_dir: tuple[Path | None, str | None]) -> Iterator[World]:
+def small_world(installed: Installed, runs_dir: Path) -> Iterator[World]:
     if "claude" in installed.skipped:
         pytest.skip(f"claude not installed: {installed.skipped['claude']}")
     from gateway.simulator.config import sim_config_text
 
-    runs = runs_dir[0] or installed.root / "runs"
-    runs.mkdir(parents=True, exist_ok=True)
-    root = Path(tempfile.mkdtemp(prefix="ctx-", dir=runs))
+    root = Path(tempfile.mkdtemp(prefix="ctx-", dir=runs_dir))
     w = World(root, [str(installed.bin_dir())])
     text = sim_config_text(w.sim_url, port=w.gateway_port, rpm=100_000, rpd=1_000_000)
     text = re.sub(r"(\[models\.sim-[a-z]+\]\n)", rf"\1context = {WINDOW}\n", text)  # every model: a 32k window
@@ -94,11 +92,10 @@ def test_a_conversation_that_outgrows_the_window_is_compacted_and_goes_on(small_
     assert all(r["status"] == 200 for r in rows), [(r["status"], r["error"]) for r in rows]
 
 
-def test_gemini_cli_takes_its_compression_threshold_from_the_window(small_world: World, installed: Installed,
-                                                                   runs_dir: tuple[Path | None, str | None]) -> None:
+def test_gemini_cli_takes_its_compression_threshold_from_the_window(small_world: World, installed: Installed) -> None:
     """Gemini CLI compresses at compressionThreshold x 1048576 (what it assumes for xx-big): 0.0234 is 75 % of 32k."""
-    if "gemini" in installed.skipped or runs_dir[1] is not None:
-        pytest.skip(f"gemini cannot run here: {installed.skipped.get('gemini') or runs_dir[1]}")
+    if "gemini" in installed.skipped:
+        pytest.skip(f"gemini not installed: {installed.skipped['gemini']}")
     files = small_world.dry_run("mipf")["files"]
     settings = json.loads(next(t for p, t in files.items() if p.endswith("/.gemini/settings.json")))
     assert settings["model"]["compressionThreshold"] == 0.0234

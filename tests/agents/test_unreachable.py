@@ -20,12 +20,10 @@ pytestmark = pytest.mark.agents
 
 
 @pytest.fixture(scope="module")
-def dead_world(installed: Installed, runs_dir: tuple[Path | None, str | None]) -> Iterator[World]:
+def dead_world(installed: Installed, runs_dir: Path) -> Iterator[World]:
     if "claude" in installed.skipped:
         pytest.skip(f"claude not installed: {installed.skipped['claude']}")
-    runs = runs_dir[0] or installed.root / "runs"
-    runs.mkdir(parents=True, exist_ok=True)
-    root = Path(tempfile.mkdtemp(prefix="dead-", dir=runs))
+    root = Path(tempfile.mkdtemp(prefix="dead-", dir=runs_dir))
     w = World(root, [str(installed.bin_dir())])
     w.config.write_text(w.config.read_text().replace(w.sim_url, f"http://127.0.0.1:{free_port()}"))
     try:

@@ -75,18 +75,6 @@ def test_usage_with_a_missing_ledger_is_an_error_naming_it(tmp_path: Path, demo_
     assert r.returncode == 1 and str(missing) in r.stderr and "0 requests" not in r.stdout
 
 
-def test_private_state_dir_skips_candidates_below_world_writable_dirs(tmp_path: Path) -> None:
-    shared = tmp_path / "shared"
-    shared.mkdir()
-    shared.chmod(0o1777)
-    state = shared / "home" / ".local" / "state" / "xx"
-    assert dirs.shared_ancestor(state) == shared  # missing dirs are skipped, the existing shared one found
-    got, why = dirs.private_state_dir(state, {"XDG_RUNTIME_DIR": str(shared / "run")}, real_home=Path("/nonexistent"))
-    assert got == Path("/nonexistent/.local/state/xx") and len(why) == 2 and all("others can write" in w for w in why)
-    none, why = dirs.private_state_dir(state, {}, real_home=shared / "h")
-    assert none is None and len(why) == 2
-
-
 def test_gateway_logs_with_the_demos_config_shows_the_demos_gateway_log(demo_env) -> None:
     env, layout, _, _ = demo_env
     layout.log("gateway").write_text("demo gateway line\n")
