@@ -174,7 +174,7 @@ class Guards:
 
 
 def answered_here(ex: Any, inc: Any, cfg: Config, outcome: str) -> None:
-    """Record a turn the gateway answers itself as such: no model, no cache, its tier by name.
+    """Record a turn the gateway answers itself as such: no upstream model, no cache, its tier by name.
 
     `outcome` ("command" or "loop") is what the row says instead of "ok"; the proxy's
     `guard_answer` ends the flow with it.
