@@ -202,7 +202,7 @@ class PgLedger(SpoolWrites):
         the spool once it is in the journal (waiting first while the spool is over its bound)."""
         row = pg_row(ex, self.instance)
         if self.journal is not None:
-            if self.journal.pending >= MAX_PENDING:
+            while self.journal.pending >= MAX_PENDING:  # PostgreSQL away for long: wait for room, drop nothing
                 await self._await(self._until(lambda: self.journal.pending < MAX_PENDING))  # type: ignore[union-attr]
             self.journal.append(row, self._handoff)
             return

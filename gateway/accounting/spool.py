@@ -33,6 +33,8 @@ from typing import Any
 
 import orjson
 
+from gateway.errors import LedgerWriteFailed
+
 log = logging.getLogger("xx.gateway.ledger")
 
 MAX_BYTES = 4 * 1024 * 1024  # rewrite the journal past this size (the pending rows only)
@@ -65,7 +67,12 @@ class Journal:
         with self._lock:
             seq = self.seq + 1
             line = orjson.dumps({"s": seq, "r": row}) + b"\n"
-            _write(self._fd, line)
+            try:
+                _write(self._fd, line)
+            except OSError as exc:  # disk full, closed: the response fails (as a failed commit does)
+                with contextlib.suppress(OSError):
+                    os.ftruncate(self._fd, self.size)  # no torn line for the next row to be glued to
+                raise LedgerWriteFailed(f"ledger spool write failed: {exc.strerror or exc}") from exc
             self.seq = seq
             self.size += len(line)
             self._lines.append(line)
@@ -80,10 +87,14 @@ class Journal:
                 self._lines.popleft()
             self.done += n
             mark = orjson.dumps({"c": self.done}) + b"\n"
-            _write(self._fd, mark)
-            self.size += len(mark)
-            if self.size > self.max_bytes:
-                self._rotate()
+            try:  # a lost watermark only means these rows are sent again on the next start (idempotent)
+                _write(self._fd, mark)
+                self.size += len(mark)
+                if self.size > self.max_bytes:
+                    self._rotate()
+            except OSError as exc:
+                log.warning("ledger spool %s: watermark not written (%s); retried with the next batch",
+                            self.path.name, exc)
 
     def replayed(self) -> None:
         """The leftover rows are committed: start a fresh file."""

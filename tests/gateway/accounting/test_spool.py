@@ -77,3 +77,18 @@ def test_rows_survive_a_json_round_trip_unchanged(tmp_path: Path) -> None:
     again = Journal(tmp_path / "ledger.sqlite3")
     assert again.leftover == [row]
     again.close()
+
+
+def test_a_failed_append_fails_its_writer_and_leaves_no_torn_line(tmp_path: Path) -> None:
+    import pytest
+
+    from gateway.errors import LedgerWriteFailed
+
+    j = Journal(tmp_path / "ledger.sqlite3")
+    j.append(_row(1))
+    j.close()  # the file descriptor is gone: the next write fails like a full disk would
+    with pytest.raises(LedgerWriteFailed):
+        j.append(_row(2))
+    again = Journal(tmp_path / "ledger.sqlite3")
+    assert [r[0] for r in again.leftover] == ["ex000001"]
+    again.close()
