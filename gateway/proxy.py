@@ -64,6 +64,7 @@ class Incoming:
     headers: Mapping[str, str]
     stream: bool
     model: str  # what the agent asked for (Gemini: from the URL)
+    tokens: int = 0  # the prompt's estimated tokens (routing.context.estimate_tokens), set once by `plan`
 
 
 class Proxy:
@@ -112,7 +113,7 @@ class Proxy:
 
     def plan(self, inc: Incoming, ex: Exchange) -> Plan:
         cfg = self.rt.config
-        tokens = len(inc.raw) // 4  # routing needs an order of magnitude, not a tokenizer: O(1), not a walk
+        tokens = inc.tokens = context.estimate_tokens(inc.raw)  # an order of magnitude, not a tokenizer
         tier = cfg.tier_named(inc.ident.tier or cfg.gateway.default_tier)
         if tier is not None:
             ex.tier = tier.name
@@ -153,7 +154,7 @@ class Proxy:
             flow.ex.attempts.append(att.row)
             flow.failed(400, str(exc))
             return None
-        tokens = len(inc.raw) // 4
+        tokens = inc.tokens
         async with UpstreamAttempt(flow, model, provider, body, self.headers_for(inc, provider), tokens) as att:
             if not await att.claim():
                 return None
@@ -198,7 +199,7 @@ class Proxy:
         code = None
         if status == 400 and (over := context.overflow(message)) is not None:  # in the words agents compact on
             tokens, window = over
-            text = context.too_long_message(tokens or len(inc.raw) // 4, [window or 0], f"model {message.split(':')[0]!r}")
+            text = context.too_long_message(tokens or inc.tokens, [window or 0], f"model {message.split(':')[0]!r}")
             code = context.CODE
         headers = {**headers, **finality.headers(finality.is_final(flow.ex.attempts, flow.ex.skipped, self.rt.clock()))}
         await flow.end("error", status, message)

@@ -65,3 +65,27 @@ def overflow(message: str) -> tuple[int | None, int | None] | None:
         if m := re.search(pattern, low, re.S):
             return int(m.group(tokens_at)), int(m.group(window_at))
     return (None, None) if any(w in low for w in _OVERFLOW_WORDS) else None
+
+
+IMAGE_TOKENS = 1600  # an image as a model counts it: Anthropic's (width × height) / 750 for a ~1.15 MP picture
+_BASE64_RUN = None  # compiled on first use: a long run of base64 characters (an image or a file, not prose)
+
+
+def estimate_tokens(raw: bytes) -> int:
+    """The prompt's tokens to an order of magnitude: bytes / 4, with each base64 image counted as a model counts it.
+
+    Why not only bytes / 4: a 1 MB screenshot is ~1,600 tokens to the model but 350k by bytes, which would
+    skip every model and ask the agent to compact a conversation that fits. The scan for base64 runs only
+    happens when the body names an image or inline data, so text requests stay O(1) beyond one search.
+    """
+    global _BASE64_RUN
+    estimate = len(raw) // 4
+    if b"base64" not in raw and b"nline" not in raw:  # "base64" (Anthropic, data: URLs), inlineData / inline_data
+        return estimate
+    if _BASE64_RUN is None:
+        import re
+
+        _BASE64_RUN = re.compile(rb"[A-Za-z0-9+/=\\]{4096,}")  # \\ : JSON may escape "/" as "\/"
+    for m in _BASE64_RUN.finditer(raw):
+        estimate -= (m.end() - m.start()) // 4 - IMAGE_TOKENS
+    return max(estimate, 1)

@@ -165,6 +165,28 @@ def test_a_prompt_between_the_windows_goes_to_the_model_it_fits(windowed) -> Non
     assert sim.calls() == 1 and sim.calls("sim/deepseek-v4-flash:free") == 1
 
 
+def test_a_screenshot_counts_as_an_image_not_as_its_bytes(windowed) -> None:
+    """A 400 KB base64 PNG is ~100k tokens by bytes / 4 (over every window here) but ~1,600 to a model."""
+    import base64
+
+    sim, gw = windowed
+    png = base64.b64encode(bytes(range(256)) * 1200).decode()  # 307 KB of data, 410 KB of base64
+    client = anthropic.Anthropic(base_url=f"{gw.url}/x/claude/p/free", api_key="x", max_retries=0)
+    msg = client.messages.with_raw_response.create(model="xx-big", max_tokens=100, messages=[{"role": "user", "content": [
+        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": png}},
+        {"type": "text", "text": "what is on this screen?"}]}])
+    assert msg.http_response.status_code == 200 and sim.calls() == 1
+
+
+def test_the_estimate_counts_base64_runs_as_images() -> None:
+    text = b'{"messages":[{"role":"user","content":"' + b"word " * 4000 + b'"}]}'
+    assert context.estimate_tokens(text) == len(text) // 4  # text: bytes / 4, as before
+    image = b'{"data":"' + b"QUJD" * 100_000 + b'","type":"base64"}'
+    assert context.estimate_tokens(image) == len(image) // 4 - 100_000 + context.IMAGE_TOKENS
+    gemini = b'{"inlineData":{"data":"' + b"QUJD" * 100_000 + b'"}}'
+    assert context.estimate_tokens(gemini) < 2_000
+
+
 def test_openai_sdk_gets_a_400_naming_both_numbers(windowed) -> None:
     sim, gw = windowed
     client = openai.OpenAI(base_url=f"{gw.url}/x/test/p/free/v1", api_key="x", max_retries=0)
