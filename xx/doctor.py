@@ -102,6 +102,7 @@ def check_launch(config: Config, environ: Mapping[str, str]) -> list[Check]:
 
     url, port = config.gateway.url, config.gateway.port
     health = supervisor.probe(config)
+    served = None  # the running gateway's key fingerprints, when a launch attaches to it as it is
     if health is None:
         if supervisor.port_in_use(config.gateway.host, port):
             return [Check("gateway", "fail", f"port {port} is taken by something that is not the xx gateway: "
@@ -121,20 +122,29 @@ def check_launch(config: Config, environ: Mapping[str, str]) -> list[Check]:
         else:
             gw = Check("gateway", "ok", f"up at {url}: {who}", {"health": health})
             verdict = preflight.remote_check(config, "unknown", "p", None, None)
+            served = health.get("keys") if isinstance(health.get("keys"), dict) else None  # it holds its own keys
     tier = config.tier_named(config.gateway.default_tier)
     label = f"{tier.name} ({tier.letter})" if tier else config.gateway.default_tier
     if verdict.ok:
-        return [gw, Check("default tier", "ok", f"{label}: {_usable(config, tier)}")]
+        return [gw, Check("default tier", "ok", f"{label}: {_usable(config, tier, served)}")]
     return [gw, Check("default tier", "fail", f"{label}: {verdict.reason}; fix: {verdict.fix}")]
 
 
-def _usable(config: Config, tier: Any) -> str:
-    """'N of M models have their key': distinct models of the tier whose provider has its key here."""
+def _usable(config: Config, tier: Any, served: Mapping[str, Any] | None = None) -> str:
+    """'N of M models have their key': distinct models of the tier whose provider has a key, counted in this shell,
+    or in the running gateway (`served`: its /health key fingerprints) when a launch would attach to it as it is."""
     if tier is None:
         return "usable"
     names = {n for names in tier.roles.values() for n in names if n in config.models} or set(config.models)
-    keyed = {n for n in names if (lambda p: not p.api_key_ref or p.api_key)(config.providers[config.models[n].provider])}
-    return f"{len(keyed)} of {len(names)} models have their key"
+
+    def keyed(p: Any) -> bool:
+        refs = [ref for ref, _ in p.keys] or ([p.api_key_ref] if p.api_key_ref else [])
+        if not refs:
+            return True
+        return any(served.get(ref.lstrip("$")) or served.get(ref) for ref in refs) if served is not None else bool(p.api_key)
+
+    count = sum(1 for n in names if keyed(config.providers[config.models[n].provider]))
+    return f"{count} of {len(names)} models have their key" + (" in the running gateway" if served is not None else "")
 
 
 def check_team(config: Config) -> list[Check]:

@@ -128,6 +128,9 @@ def test_a_key_exported_after_the_gateway_started_restarts_it_once(world) -> Non
     assert again.returncode == 0 and "restarted" not in again.stderr and health(world.url)["pid"] == second["pid"]
     # a shell without the key attaches too: the gateway holds more, restarting would only hurt
     assert xx(world.env, "gateway", "up").stdout.startswith("xx gateway already running")
+    doc = xx(world.env, "doctor", "--json")
+    tier = next(c for c in json.loads(doc.stdout)["checks"] if c["name"] == "default tier")
+    assert doc.returncode == 0 and tier["detail"].endswith("1 of 1 models have their key in the running gateway"), tier
 
 
 def test_a_gateway_serving_another_config_is_restarted_with_ours(world) -> None:
