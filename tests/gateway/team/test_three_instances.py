@@ -206,6 +206,8 @@ def test_kill_9_of_one_instance_loses_no_completed_row(simulator_thread, redis_s
         if commit == "spool":
             procs[0][0].wait(5)
             procs.append(_start_process(texts[0], tmp_path, 0))  # same state dir: replays the journal first
+            log = (tmp_path / "state0" / "stdout.log").read_text()
+            assert "from a previous run committed" in log, "no row waited in the journal: the test proved nothing"
             for _, url in procs[1:3]:  # the survivors' spooled rows: a read waits for them to commit
                 httpx.get(url + "/xx/requests?limit=1", timeout=30)
         import asyncio
