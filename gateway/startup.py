@@ -72,3 +72,20 @@ def open_runtime(rt: Any) -> None:
         if url and rt.ledger is None:
             raise ledger_unreachable(url, exc) from None
         raise
+
+
+def ledger_problem(url: str, timeout: float = 3.0) -> str | None:
+    """Connect once to the PostgreSQL ledger (for `xx doctor`): why it cannot be opened, or None."""
+    import asyncio
+
+    import asyncpg
+
+    async def attempt() -> None:
+        conn = await asyncpg.connect(url, timeout=timeout)
+        await conn.close()
+
+    try:
+        asyncio.run(asyncio.wait_for(attempt(), timeout + 1))
+    except Exception as exc:
+        return str(ledger_unreachable(url, exc))
+    return None

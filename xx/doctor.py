@@ -151,11 +151,13 @@ def check_team(config: Config) -> list[Check]:
     """Team mode's drivers (the `team` extra), named with the fix; nothing for the single-user default."""
     if not (config.state.url or config.ledger.url):
         return []
-    from gateway.startup import missing_driver, where
+    from gateway.startup import ledger_problem, missing_driver, where
 
     missing = missing_driver(config)
     if missing is not None:
         return [Check("team", "fail", missing)]
+    if config.ledger.url and (problem := ledger_problem(config.ledger.url)) is not None:
+        return [Check("team", "fail", problem)]
     urls = [f"[{s}] {where(u)}" for s, u in (("state", config.state.url), ("ledger", config.ledger.url)) if u]
     return [Check("team", "ok", "drivers installed; " + ", ".join(urls))]
 

@@ -100,6 +100,15 @@ def test_postgres_down_at_start_is_one_line_without_the_password(tmp_path: Path)
     assert "Traceback" not in r.stderr and PASSWORD not in r.stderr + r.stdout, r.stderr
 
 
+def test_doctor_names_an_unreachable_ledger_without_the_password(tmp_path: Path) -> None:
+    port = free_port()
+    env = _env(tmp_path, _config(tmp_path, state=False, ledger=f"postgresql://xx:{PASSWORD}@127.0.0.1:{port}/team"))
+    doc = _run(env, "-m", "xx", "doctor", "--json")
+    team = [c for c in json.loads(doc.stdout)["checks"] if c["name"] == "team"]
+    assert doc.returncode == 1 and team and team[0]["status"] == "fail", doc.stdout
+    assert f"127.0.0.1:{port}/team" in team[0]["detail"] and PASSWORD not in doc.stdout + doc.stderr
+
+
 def test_where_and_hide_never_show_the_password() -> None:
     url = f"postgresql://xx:{PASSWORD}@db.internal:5433/ledger"
     assert where(url) == "db.internal:5433/ledger"
