@@ -32,6 +32,11 @@ ACTIONS: dict[str, tuple[str, str, str]] = {
 MARK_ORDER = ("broken", "repair", "block", "stop", "steer")  # a glyph once, in its strongest style
 
 
+def acted(ex: Mapping[str, Any]) -> bool:
+    """Did a guard act on this request? (Cheap: most rows have nothing to mark.)"""
+    return bool(ex.get("guards") or ex.get("repairs") or ex.get("blocks"))
+
+
 def actions(ex: Mapping[str, Any]) -> list[str]:
     """The guard actions on one exchange; from the counts when an older row has no list."""
     notes = [str(g.get("action")) for g in ex.get("guards") or () if isinstance(g, Mapping)]

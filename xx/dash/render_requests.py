@@ -45,7 +45,7 @@ FILTER_KEYS = ("agent", "model", "status", "tier", "role", "cache")
 class RequestRow(NamedTuple):
     key: str
     cells: tuple[Text, ...]
-    forms: tuple[Text, ...] = ()  # the route cell shorter and shorter (route_forms); cells[-1] is the first
+    ex: Mapping[str, Any] | None = None  # for `route_forms`, only when the route cell does not fit
 
 
 def _attempt_mark(attempt: Mapping[str, Any]) -> str:
@@ -77,23 +77,20 @@ def failure_reason(ex: Mapping[str, Any]) -> str:
     return " ".join(str(reason or ex.get("status") or "error").split())
 
 
-def _failure_head(ex: Mapping[str, Any]) -> Text:
-    out = Text()
-    out.append(FAILED, style="bold red")
-    out.append(f": {failure_reason(ex)}", style="red")
-    return out
+Piece = tuple[str, str]  # (text, style): a route is assembled once from its pieces
 
 
-def _path(attempts: list[Mapping[str, Any]], collapse: bool) -> Text:
+def _path(attempts: list[Mapping[str, Any]], collapse: bool) -> list[Piece]:
     """The attempts, each marked; `collapse` keeps the last whole and the failures before it as `✗429`."""
-    out = Text()
+    out: list[Piece] = []
+    last = len(attempts) - 1
     for i, a in enumerate(attempts):
         if i:
-            out.append(" " if collapse and i < len(attempts) - 1 else " → ", style="dim")
-        if collapse and i < len(attempts) - 1:
-            out.append(f"✗{a.get('status') or a.get('outcome') or 'error'}", style="red")
+            out.append((" " if collapse and i < last else " → ", "dim"))
+        if collapse and i < last:
+            out.append((f"✗{a.get('status') or a.get('outcome') or 'error'}", "red"))
         else:
-            out.append(_attempt_mark(a), style="green" if a.get("outcome") == "ok" else "red")
+            out.append((_attempt_mark(a), "green" if a.get("outcome") == "ok" else "red"))
     return out
 
 
@@ -105,30 +102,29 @@ def _route(ex: Mapping[str, Any], *, requested: bool = True, collapse: bool = Fa
     attempts = ex.get("attempts") or []
     model = str(ex.get("model") or "")
     ok = served(ex)
-    out = Text() if ok else _failure_head(ex)
+    head: list[Piece] = [] if ok else [(FAILED, "bold red"), (f": {failure_reason(ex)}", "red")]
     if not ok and not tail:
-        return out
-    body = Text()
+        return Text.assemble(*head)
+    body: list[Piece] = []
     local = model == GATEWAY and not attempts  # a command or a stopped loop: the gateway answered
     rerouted = bool(want) and (want != model or not attempts)
     if rerouted and requested:
-        body.append(want, style="dim")
+        body.append((want, "dim"))
         if attempts or local:
-            body.append(" → ", style="dim")
+            body.append((" → ", "dim"))
     elif rerouted and (attempts or local) and ok:
-        body.append("→ ", style="dim")
+        body.append(("→ ", "dim"))
     if local:
-        body.append(f"answered by {GATEWAY}", style="bold")
+        body.append((f"answered by {GATEWAY}", "bold"))
     elif len(attempts) > 1 or (attempts and attempts[-1].get("outcome") != "ok"):
-        body.append_text(_path(attempts, collapse))
+        body += _path(attempts, collapse)
     elif attempts or not want:
-        body.append(model or want or "-", style="bold")
-    if not ok and body.plain:
-        out.append(" · ", style="dim")
-    out.append_text(body)
+        body.append((model or want or "-", "bold"))
+    if head and body:
+        head.append((" · ", "dim"))
     if ex.get("skipped") and tail:
-        out.append(f" ⊘{len(ex['skipped'])}", style="dim")
-    return out
+        body.append((f" ⊘{len(ex['skipped'])}", "dim"))
+    return Text.assemble(*head, *body)
 
 
 def route_text(ex: Mapping[str, Any]) -> Text:
@@ -184,19 +180,18 @@ def request_row(ex: Mapping[str, Any]) -> RequestRow:
     usage = ex.get("usage") or {}
     tier = "/".join(x for x in (str(ex.get("tier") or ""), str(ex.get("role") or "")) if x)
     cost = ex.get("cost")
-    forms = route_forms(ex)
     cells = (
         Text(fmt.clock(ex.get("ended") or ex.get("started")), style="dim"),
         Text(str(ex.get("agent") or "-"), style="cyan"),
         Text(tier or "-"),
-        status_text(ex) + render_guards.marker(ex),
+        status_text(ex) + render_guards.marker(ex) if render_guards.acted(ex) else status_text(ex),
         Text(fmt.ms(ex.get("latency_ms"))),
         Text(f"{fmt.tokens(usage.get('input'))}→{fmt.tokens(usage.get('output'))}"),
         Text(fmt.usd(cost) if cost else "-", style="" if cost else "dim"),
         cache_text(ex.get("cache_class")),
-        forms[0],
+        route_text(ex),
     )
-    return RequestRow(str(ex.get("id")), cells, forms)
+    return RequestRow(str(ex.get("id")), cells, ex)
 
 
 def _haystack(ex: Mapping[str, Any], key: str) -> list[str]:

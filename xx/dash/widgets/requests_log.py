@@ -22,9 +22,18 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from xx.dash.layout import GUTTER, PAD, Col, clip_words, fit_forms, hidden_rows, more_text, widths_of
-from xx.dash.render_requests import COLS, COLUMNS, RequestRow
+from xx.dash.render_requests import COLS, COLUMNS, RequestRow, route_forms
 
 ROUTE = COLUMNS.index("route")
+
+
+def _fit(row: RequestRow, i: int, width: int) -> Text:
+    """Cell `i` of `row` in `width` cells: a route too long drops whole parts first (route_forms),
+    built only then (most routes fit, and a flood renders every row once)."""
+    cell = row.cells[i]
+    if i == ROUTE and row.ex is not None and cell.cell_len > width:
+        return fit_forms(route_forms(row.ex), width)
+    return clip_words(cell, width)
 
 
 class RequestsLog(ScrollView, can_focus=True):
@@ -97,8 +106,7 @@ class RequestsLog(ScrollView, can_focus=True):
         for r in self._full:
             row = self._clipped.get(r.key)
             if row is None:
-                cells = tuple(fit_forms(r.forms, w) if i == ROUTE and r.forms else clip_words(r.cells[i], w)
-                              for i, w in zip(index, widths, strict=True))
+                cells = tuple(_fit(r, i, w) for i, w in zip(index, widths, strict=True))
                 row = self._clipped[r.key] = RequestRow(r.key, cells)
             shown.append(row)
         self.cols, self.widths, self._shown, self._strip_width = cols, widths, shown, width - GUTTER
@@ -225,6 +233,9 @@ class RequestsLog(ScrollView, can_focus=True):
         row, out = self._full[index], []
         for c, w in zip(self.cols, self.widths, strict=True):
             i = COLUMNS.index(c.key)
-            fitted = next((f for f in row.forms if f.cell_len <= w), row.forms[-1]) if i == ROUTE and row.forms else None
-            out.append((fitted or row.cells[i]).plain)
+            cell = row.cells[i]
+            if i == ROUTE and row.ex is not None and cell.cell_len > w:
+                forms = route_forms(row.ex)
+                cell = next((f for f in forms if f.cell_len <= w), forms[-1])
+            out.append(cell.plain)
         return out
