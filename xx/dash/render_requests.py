@@ -39,7 +39,7 @@ CACHE_STYLES = {
     "NOUSAGE": "dim",
     "REPLAY": "magenta",
 }
-FILTER_KEYS = ("agent", "model", "status", "tier", "role", "cache")
+FILTER_KEYS = ("agent", "model", "status", "tier", "role", "cache", "token", "guard")
 
 
 class RequestRow(NamedTuple):
@@ -206,6 +206,8 @@ def _haystack(ex: Mapping[str, Any], key: str) -> list[str]:
         "tier": [str(ex.get("tier") or "")],
         "role": [str(ex.get("role") or "")],
         "cache": [str(ex.get("cache_class") or "")],
+        "token": [str(ex.get("token") or "")],
+        "guard": render_guards.actions(ex) if render_guards.acted(ex) else [],
     }
     if key:
         return fields[key]

@@ -15,7 +15,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from xx.dash import render_guards
-from xx.dash.render_requests import exchange_detail, request_row
+from xx.dash.render_requests import exchange_detail, request_row, request_rows
 from xx.dash.widgets.exchange_screen import ExchangeScreen
 from xx.dash.widgets.help_screen import HelpScreen
 from xx.dash.widgets.model_screen import DetailScreen
@@ -119,3 +119,11 @@ def test_token_table_counts_today_only() -> None:
     text = " ".join(plain(render_guards.token_table(rows, now)).split())
     assert "bob 1 0 1.0k 10 $0.500" in text and "alice 1 1" in text
     assert render_guards.token_table([{"ended": now}], now) is None
+
+
+def test_filter_by_token_and_guard_action() -> None:
+    rows = [{"id": "a", "token": "alice", "guards": GUARDS}, {"id": "b", "token": "bob", "repairs": 1}, {"id": "c"}]
+    assert [r.key for r in request_rows(rows, "token:alice")] == ["a"]
+    assert [r.key for r in request_rows(rows, "guard:repair")] == ["a", "b"]
+    assert [r.key for r in request_rows(rows, "guard:stop")] == ["a"]
+    assert [r.key for r in request_rows(rows, "bob")] == ["b"]  # a bare word searches the token too

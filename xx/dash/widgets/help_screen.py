@@ -16,7 +16,8 @@ HELP = """\
   [b]q[/b]        quit
   [b]p[/b]        pause / resume (the screen freezes; events keep queueing)
   [b]/[/b]        filter requests: words match agent, model, status, tier, role, cache class;
-           or [i]agent:claude model:kimi status:429 status:5 cache:MISS[/i] (all must match)
+           or [i]agent:claude model:kimi status:429 status:5 cache:MISS token:alice guard:block[/i]
+           (all must match; guard: repair, broken, block, steer, stop, command)
   [b]Esc[/b]      clear the filter
   [b]Enter[/b]    details of the selected request, or of the selected model (tiers, pool, windows)
   [b]o[/b]        pools and keys: used / limit per window, reset time, models drawing on each
