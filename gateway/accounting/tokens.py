@@ -7,8 +7,9 @@ safe as a slow one and costs nothing per request. The clear token is printed onc
 `xx gateway token create`.
 
 Budgets (requests and/or dollars per UTC day) are checked at the gate against the ledger's
-count for the day (refreshed every couple of seconds) plus what this instance admitted
-since; a token over budget gets the client dialect's 429 with the time of the reset.
+count for the day (refreshed every couple of seconds; the SQLite ledger too, so a restart
+keeps the day's spend) plus what this instance admitted whose rows the ledger does not have
+yet; a token over budget gets the client dialect's 429 with the time of the reset.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 
 PREFIX = "xxt_"
 DAY = 86400.0
+STALE_S = 600.0  # an admitted request with no ledger row after this long wrote none (refused before the proxy)
 # The token name of the request being served (set by the auth gate, read where the row is written).
 current: contextvars.ContextVar[str | None] = contextvars.ContextVar("xx_token", default=None)
 
@@ -147,7 +149,8 @@ class Registry:
         self.by_hash: dict[str, Token] = {}
         self.known_hashes: set[str] = set()  # revoked ones too: a revoked token is refused, not ignored
         self.spent: dict[str, tuple[int, float]] = {}  # name -> (requests, usd) today, from the ledger
-        self.admitted: dict[str, int] = {}  # requests this instance let through since the last refresh
+        # name -> when this instance admitted each request whose row the last ledger read may lack (oldest first)
+        self.admitted: dict[str, list[float]] = {}
         self.day = -1
 
     async def refresh(self, ledger: Any = None) -> None:
@@ -156,9 +159,28 @@ class Registry:
         self.by_hash = {t.hash: t for t in tokens if t.revoked is None}
         if ledger is not None and hasattr(ledger, "token_spend_since"):
             midnight = self.clock() // DAY * DAY
-            self.spent = await ledger.token_spend_since(midnight)
-            self.admitted = {}
-            self.day = int(midnight // DAY)  # this day's spend: `over_budget` must not wipe it as a new day
+            spent = await ledger.token_spend_since(midnight)
+            if int(midnight // DAY) != self.day:  # a new day (or the first read): yesterday's admissions are done
+                self.day, self.spent, self.admitted = int(midnight // DAY), {}, {}
+            self._settle(spent)
+            self.spent = spent
+
+    def _settle(self, spent: dict[str, tuple[int, float]]) -> None:
+        """Forget the admissions whose rows the ledger now has, oldest first; keep those still in flight.
+
+        A request's row is written when it ends, so a read during a long answer lacks it: forgetting
+        every admission at each read let a token sending in parallel past its budget. One that never
+        writes a row is forgotten after STALE_S. Another instance's new rows also settle ours: with
+        several instances a request in flight may go uncounted, never one counted twice.
+        """
+        stale = self.clock() - STALE_S
+        for name, times in list(self.admitted.items()):
+            landed = spent.get(name, (0, 0.0))[0] - self.spent.get(name, (0, 0.0))[0]
+            left = [t for t in times[max(0, landed):] if t > stale]
+            if left:
+                self.admitted[name] = left
+            else:
+                del self.admitted[name]
 
     @property
     def active(self) -> bool:
@@ -178,12 +200,12 @@ class Registry:
         if today != self.day:
             self.day, self.spent, self.admitted = today, {}, {}
         reqs, usd = self.spent.get(tok.name, (0, 0.0))
-        reqs += self.admitted.get(tok.name, 0)
+        reqs += len(self.admitted.get(tok.name, ()))
         if tok.requests_per_day is not None and reqs >= tok.requests_per_day:
             return f"token {tok.name!r} used its {tok.requests_per_day} requests for today"
         if tok.usd_per_day is not None and usd >= tok.usd_per_day:
             return f"token {tok.name!r} spent its ${tok.usd_per_day:g} for today"
-        self.admitted[tok.name] = self.admitted.get(tok.name, 0) + 1
+        self.admitted.setdefault(tok.name, []).append(self.clock())
         return None
 
     def reset_at(self) -> float:

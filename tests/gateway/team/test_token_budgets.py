@@ -80,3 +80,24 @@ def test_dollar_budget_is_enforced_with_the_sqlite_ledger(simulator_thread, tmp_
     finally:
         gw.stop()
 
+
+
+def test_requests_in_flight_during_a_refresh_still_count(simulator_thread, tmp_path: Path) -> None:
+    """A refresh (every 2 s) reads the ledger, which has no row yet for a request still being answered:
+    such a request must keep counting, or a token sending in parallel gets past its budget."""
+    import concurrent.futures
+
+    carol = _token(tmp_path, "carol", requests_per_day=2)
+    for model in ("team-m1", "team-m2"):
+        simulator_thread.always(model, {"kind": "stall", "seconds": 3.0})
+    gw = GatewayThread(_config(simulator_thread.url), tmp_path / "ledger.sqlite3").start()
+    try:
+        with httpx.Client(timeout=20) as c, concurrent.futures.ThreadPoolExecutor(2) as pool:
+            slow = [pool.submit(chat, c, gw.url, f"slow {i}", token=carol) for i in range(2)]
+            time.sleep(2.5)  # a refresh has run while both are in flight
+            assert not any(f.done() for f in slow), "the upstream answered before a refresh: nothing tested"
+            third = chat(c, gw.url, "a third while two are in flight", token=carol)
+            assert [f.result().status_code for f in slow] == [200, 200]
+        assert third.status_code == 429, third.text
+    finally:
+        gw.stop()
