@@ -1,7 +1,9 @@
 """The ledger in PostgreSQL, for several gateway instances writing one team's traffic.
 
-Same promise as the SQLite ledger: `write` resolves only once the row is committed, so a
-response the client fully received survives a `kill -9` of any instance. Writes are group
+With `[ledger] commit = "sync"`, the same promise as the SQLite ledger: `write` resolves only once
+the row is committed, so a response the client fully received survives a `kill -9` of any
+instance. With "spool" (the default) it resolves once the row is in the instance's local
+journal (gateway.accounting.spool: the SQLite default's durability without PostgreSQL's fsync). Writes are group
 committed: while one transaction is in flight, new rows gather and go in the next one, so
 under load one commit carries many rows and when idle a row commits alone at once.
 
