@@ -70,8 +70,11 @@ def test_pg_tokens_attribute_rows_and_revoke_across_instances(simulator_thread, 
         with httpx.Client(timeout=10) as c:
             for gw in gws:
                 assert chat(c, gw.url, f"from bob via {gw.url}", token=bob).status_code == 200
-        rows = httpx.get(gws[0].url + "/xx/requests?limit=10", timeout=5).json()["requests"]
-        assert [r["token"] for r in rows].count("bob") == 2, rows
+        def bobs() -> int:  # the other instance's row reaches PostgreSQL within its spool's group-commit window
+            rows = httpx.get(gws[0].url + "/xx/requests?limit=10", timeout=5).json()["requests"]
+            return [r["token"] for r in rows].count("bob")
+
+        wait_for(lambda: bobs() == 2, 5.0, "both instances' rows, attributed to bob")
         listed = subprocess.run([sys.executable, "-m", "xx", "gateway", "token", "list", "--json"], env=env,
                                 capture_output=True, text=True, timeout=60)
         assert bob not in listed.stdout and json.loads(listed.stdout)[0]["name"] == "bob"
