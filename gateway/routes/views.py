@@ -111,4 +111,19 @@ def readiness(rt: Runtime, tier_problem: str | None) -> tuple[int, dict[str, Any
         body["state"] = team_state = rt.team.status()
         if not team_state["shared"]:
             problems.append(f"shared state degraded: {team_state['reason']}")
+    spooled = spooled_rows(rt)
+    if spooled is not None:  # PostgreSQL ledger in spool mode: rows answered but not yet in the team's ledger
+        body["ledger"] = {"spooled": spooled}
+        if spooled >= SPOOL_WARN:
+            problems.append(f"ledger: {spooled} rows wait in the local spool for PostgreSQL (still serving; "
+                            "they are sent when it answers)")
     return status, body
+
+
+SPOOL_WARN = 1000  # rows: well above a normal group-commit batch, so only an absent or stalled PostgreSQL says so
+
+
+def spooled_rows(rt: Runtime) -> int | None:
+    """Rows in the PostgreSQL ledger's local journal not yet committed (None: no spool)."""
+    journal = getattr(rt.ledger, "journal", None)
+    return None if journal is None else int(journal.pending)

@@ -214,3 +214,30 @@ def test_the_journal_file_stays_bounded_while_rows_flow(pg_url: str, tmp_path: P
         assert os.stat(led.journal.path).st_size <= 32 * 1024 + 1200
     finally:
         led.close()
+
+
+def test_ready_and_metrics_show_rows_waiting_for_postgres(simulator_thread, pg_server: PostgresServer, pg_url: str,
+                                                          tmp_path: Path, monkeypatch) -> None:
+    from support.servers import wait_for
+
+    from gateway.routes import views
+
+    monkeypatch.setattr(views, "SPOOL_WARN", 2)
+    cluster = Cluster(simulator_thread.url, 1, tmp_path, state_url=None, ledger_url=pg_url, rpm=100_000)
+    (gw,) = cluster.instances
+    try:
+        with httpx.Client(timeout=10) as c:
+            assert c.get(gw.url + "/ready").json()["ledger"] == {"spooled": 0}
+            pg_server.stop("fast")
+            for i in range(3):
+                assert chat(c, gw.url, f"hello {i}").status_code == 200  # answered from the spool
+            ready = c.get(gw.url + "/ready").json()
+            assert ready["ledger"]["spooled"] == 3, ready
+            assert any("3 rows wait in the local spool for PostgreSQL" in p for p in ready["problems"]), ready
+            assert "xx_ledger_spooled 3" in c.get(gw.url + "/metrics").text
+            pg_server.start()
+            wait_for(lambda: c.get(gw.url + "/ready").json()["ledger"]["spooled"] == 0, 30.0, "the spool to drain")
+    finally:
+        if not pg_server.started:
+            pg_server.start()
+        cluster.stop()
