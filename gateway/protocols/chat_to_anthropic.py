@@ -15,6 +15,7 @@ from gateway.protocols.anthropic_to_chat import ERROR_PREFIX
 from gateway.protocols.common import content_parts, details_text, new_id, parse_args, text_of
 from gateway.protocols.errors import UpstreamMalformed
 from gateway.protocols.thinking import mint_signature
+from gateway.protocols.thought_signatures import fold, signature_of
 
 FINISH_TO_STOP = {
     "stop": "end_turn",
@@ -70,7 +71,7 @@ def response(body: dict[str, Any], *, requested_model: str, upstream_model: str 
         content.append(
             {
                 "type": "tool_use",
-                "id": call.get("id") or new_id("toolu_"),
+                "id": fold(call.get("id") or new_id("toolu_"), signature_of(call)),  # Gemini's, if any
                 "name": fn.get("name", ""),
                 "input": args,
             }

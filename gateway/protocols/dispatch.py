@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from gateway.protocols import anthropic_to_chat, chat_to_anthropic, gemini_translate
+from gateway.protocols import anthropic_to_chat, chat_to_anthropic, gemini_translate, thought_signatures
 from gateway.protocols import responses_translate as rt
 from gateway.protocols.errors import TranslationError
 from gateway.protocols.streams import PassThrough, StreamTranslator, stream_translator
@@ -63,6 +63,8 @@ def translate_request(
             return body
         return {**body, "model": model}
     chat = _to_chat(body, src, model, stream, reasoning_style)
+    if src != "openai":  # Gemini's thought signatures ride in tool ids; only a Gemini model gets them back
+        thought_signatures.restore(chat, keep=dst == "openai" and thought_signatures.for_gemini(model))
     if stream is not None and dst != "gemini":
         chat["stream"] = stream
         if stream:

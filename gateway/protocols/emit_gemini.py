@@ -25,6 +25,7 @@ from gateway.protocols.common import (
     dumps,
     parse_args,
 )
+from gateway.protocols.gemini_translate import function_call_part
 from gateway.protocols.sse import encode
 
 FINISH = {"end": "STOP", "tool": "STOP", "stop_sequence": "STOP", "length": "MAX_TOKENS", "filter": "SAFETY"}
@@ -87,7 +88,7 @@ class GeminiEmitter(Emitter):
                 return self.handle(
                     Failed(f"the model's call to tool {tool.name!r} has arguments that are not a JSON object")
                 )
-            parts.append({"functionCall": {"id": tool.id, "name": tool.name, "args": args}})
+            parts.append(function_call_part(tool.id, tool.name, args))
         self.done = True
         return self._chunk(
             parts or [{"text": ""}], FINISH.get((self._finish or Finish("end")).reason, "STOP")

@@ -13,6 +13,7 @@ from typing import Any
 from gateway.protocols import gemini
 from gateway.protocols.anthropic import usage_from_body as anthropic_usage
 from gateway.protocols.common import dumps, new_id
+from gateway.protocols.thought_signatures import extra_content, split
 
 MODES = {"AUTO": "auto", "ANY": "required", "NONE": "none", "VALIDATED": "auto"}
 FINISH = {
@@ -56,6 +57,8 @@ def _model_turn(turn: int, parts: list[dict[str, Any]], open_calls: dict[str, li
         open_calls.setdefault(call.get("name", ""), []).append(call_id)
         calls.append({"id": call_id, "type": "function",
                       "function": {"name": call.get("name", ""), "arguments": dumps(call.get("args") or {})}})
+        if isinstance(part.get("thoughtSignature"), str) and part["thoughtSignature"]:
+            calls[-1]["extra_content"] = extra_content(part["thoughtSignature"])  # dispatch keeps it for Gemini only
     if calls:
         msg["tool_calls"] = calls
     return msg if msg["content"] is not None or calls else None
@@ -173,6 +176,15 @@ def request_to_chat(body: dict[str, Any], *, model: str, stream: bool = False) -
     return out
 
 
+def function_call_part(call_id: str, name: str, args: dict[str, Any]) -> dict[str, Any]:
+    """A functionCall part; a Gemini thought signature folded into the id becomes the part's `thoughtSignature`."""
+    original, sig = split(call_id)
+    part: dict[str, Any] = {"functionCall": {"id": original, "name": name, "args": args}}
+    if sig:
+        part["thoughtSignature"] = sig
+    return part
+
+
 def anthropic_to_gemini(msg: dict[str, Any], *, requested_model: str) -> dict[str, Any]:
     """An Anthropic message (the response hub) as a generateContent answer."""
     parts: list[dict[str, Any]] = []
@@ -183,15 +195,7 @@ def anthropic_to_gemini(msg: dict[str, Any], *, requested_model: str) -> dict[st
         elif kind == "text" and block.get("text"):
             parts.append({"text": block["text"]})
         elif kind == "tool_use":
-            parts.append(
-                {
-                    "functionCall": {
-                        "id": block.get("id", ""),
-                        "name": block.get("name", ""),
-                        "args": block.get("input") or {},
-                    }
-                }
-            )
+            parts.append(function_call_part(block.get("id", ""), block.get("name", ""), block.get("input") or {}))
     candidate = {
         "content": {"role": "model", "parts": parts or [{"text": ""}]},
         "finishReason": FINISH.get(msg.get("stop_reason") or "end_turn", "STOP"),

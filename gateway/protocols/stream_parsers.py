@@ -28,6 +28,7 @@ from gateway.protocols.common import (
     new_id,
 )
 from gateway.protocols.sse import SSEDecoder, SSEEvent
+from gateway.protocols.thought_signatures import fold, signature_of
 from gateway.protocols.upstream_errors import failed
 
 CHAT_FINISH = {
@@ -100,6 +101,7 @@ class ChatParser(Parser):
         self._pending_args: dict[str, list[str]] = {}
         self._ids: dict[str, str] = {}  # tool key -> call id
         self._keys: dict[str, str] = {}  # upstream index -> the tool key it currently means
+        self._sigs: dict[str, str] = {}  # tool key -> Gemini's thought signature, folded into the id
 
     def _lenient_end(self) -> bool:
         return self.finished and not self._pending_args  # some providers omit [DONE]
@@ -169,13 +171,16 @@ class ChatParser(Parser):
             key = self._keys[index] = f"{index}:{call_id}"  # a new call reusing the index (no `index` sent)
         if call_id:
             self._ids.setdefault(key, call_id)
+        if "extra_content" in call and (sig := signature_of(call)):
+            self._sigs[key] = sig
         if key not in self._names:
             if not fn.get("name"):
                 if fn.get("arguments"):
                     self._pending_args.setdefault(key, []).append(fn["arguments"])
                 return
             self._names[key] = True
-            out.append(ToolStart(key, self._ids.get(key) or new_id("call_"), fn["name"]))
+            tool_id = fold(self._ids.get(key) or new_id("call_"), self._sigs.get(key))
+            out.append(ToolStart(key, tool_id, fn["name"]))
             for piece in self._pending_args.pop(key, []):
                 out.append(ToolArgs(key, piece))
         if isinstance(fn.get("arguments"), str) and fn["arguments"]:
