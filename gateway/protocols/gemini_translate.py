@@ -48,7 +48,11 @@ def _text(parts: Any) -> str:
 
 
 def _model_turn(turn: int, parts: list[dict[str, Any]], open_calls: dict[str, list[str]]) -> dict[str, Any] | None:
-    """A model turn as an assistant message; its function calls wait in `open_calls` for their responses."""
+    """A model turn as an assistant message; its function calls wait in `open_calls` for their responses.
+
+    A part's `thoughtSignature` (bytes in Google's SDKs, which send them back as URL-safe base64)
+    goes to Gemini's Chat endpoint in the standard base64 that endpoint sent.
+    """
     msg: dict[str, Any] = {"role": "assistant", "content": _text(parts) or None}
     calls = []
     for n, part in enumerate(p for p in parts if "functionCall" in p):
@@ -57,8 +61,9 @@ def _model_turn(turn: int, parts: list[dict[str, Any]], open_calls: dict[str, li
         open_calls.setdefault(call.get("name", ""), []).append(call_id)
         calls.append({"id": call_id, "type": "function",
                       "function": {"name": call.get("name", ""), "arguments": dumps(call.get("args") or {})}})
-        if isinstance(part.get("thoughtSignature"), str) and part["thoughtSignature"]:
-            calls[-1]["extra_content"] = extra_content(part["thoughtSignature"])  # dispatch keeps it for Gemini only
+        sig = part.get("thoughtSignature")
+        if isinstance(sig, str) and sig:  # dispatch keeps it for a Gemini model only
+            calls[-1]["extra_content"] = extra_content(sig.replace("-", "+").replace("_", "/"))
     if calls:
         msg["tool_calls"] = calls
     return msg if msg["content"] is not None or calls else None

@@ -175,3 +175,12 @@ def test_anthropic_and_responses_upstreams_get_the_original_ids(dst: str) -> Non
                      if dst == "responses" else
                      translate_request(responses_next(folded), "responses", dst, model="m"))
     assert ts.SEP not in out and "extra_content" not in out and "function-call-1" in out
+
+
+def test_a_gemini_clients_url_safe_signature_goes_back_in_standard_base64() -> None:
+    """google-genai holds the signature as bytes and sends it back URL-safe; Gemini's Chat endpoint sent it standard."""
+    url_safe = SIG.replace("+", "-").replace("/", "_")
+    body = {"contents": [{"role": "model", "parts": [{"functionCall": {"id": "c1", "name": "f", "args": {}},
+                                                      "thoughtSignature": url_safe}]}]}
+    chat = translate_request(body, "gemini", "openai", model=GEMINI, stream=False)
+    assert ts.signature_of(chat["messages"][0]["tool_calls"][0]) == SIG
