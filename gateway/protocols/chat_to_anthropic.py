@@ -63,15 +63,17 @@ def response(body: dict[str, Any], *, requested_model: str, upstream_model: str 
         content.append(thinking_block(origin, reasoning, field, details))
     if text:
         content.append({"type": "text", "text": text})
-    for call in message.get("tool_calls") or []:
+    shared = signature_of(message)  # Gemini 2.5 (2025): the signature on the message; it belongs to the first call
+    for n, call in enumerate(message.get("tool_calls") or []):
         fn = call.get("function") or {}
         args = parse_args(fn.get("arguments"))
         if args is None:
             raise UpstreamMalformed(f"tool call {fn.get('name')!r} has arguments that are not a JSON object")
+        sig = signature_of(call) or (shared if n == 0 else None)
         content.append(
             {
                 "type": "tool_use",
-                "id": fold(call.get("id") or new_id("toolu_"), signature_of(call)),  # Gemini's, if any
+                "id": fold(call.get("id") or new_id("toolu_"), sig),  # Gemini's thought signature, if any
                 "name": fn.get("name", ""),
                 "input": args,
             }

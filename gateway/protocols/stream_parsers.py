@@ -159,7 +159,10 @@ class ChatParser(Parser):
             out.append(Thinking(text=thinking))
         if text:
             out.append(Text(text))
+        shared = delta.get("extra_content")  # Gemini 2.5 (2025): the signature on the message, for its first call
         for position, call in enumerate(delta.get("tool_calls") or []):
+            if shared and position == 0 and isinstance(call, dict) and "extra_content" not in call:
+                call = {**call, "extra_content": shared}
             self._tool(position, call, out)
 
     def _tool(self, position: int, call: dict[str, Any], out: list[Event]) -> None:

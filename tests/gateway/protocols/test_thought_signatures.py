@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -184,3 +185,26 @@ def test_a_gemini_clients_url_safe_signature_goes_back_in_standard_base64() -> N
                                                       "thoughtSignature": url_safe}]}]}
     chat = translate_request(body, "gemini", "openai", model=GEMINI, stream=False)
     assert ts.signature_of(chat["messages"][0]["tool_calls"][0]) == SIG
+
+
+RECORDINGS = Path(__file__).parents[2] / "fixtures" / "recordings" / "gemini"
+
+
+def test_recorded_gemini_2_5_message_level_signature_goes_with_the_first_call() -> None:
+    """The recorded gemini-2.5-pro answer (pydantic-ai's cassette) has the signature on the message and a call id ""."""
+    body = json.loads((RECORDINGS / "gemini-compat-tool-call-empty-id.json").read_text())
+    recorded = body["choices"][0]["message"]["extra_content"]["google"]["thought_signature"]
+    msg = translate_response(body, "openai", "anthropic", requested_model="m")
+    tool_id = next(b["id"] for b in msg["content"] if b["type"] == "tool_use")
+    original, sig = ts.split(tool_id)
+    assert sig == recorded and original.startswith("toolu_") and ANTHROPIC_ID.match(tool_id)
+    chat = translate_request(anthropic_next(tool_id), "anthropic", "openai", model="gemini-2.5-pro")
+    calls, results = calls_and_results(chat)
+    assert calls[0]["id"] == original == results[0] and ts.signature_of(calls[0]) == recorded
+
+
+def test_streamed_message_level_signature_goes_with_the_first_call() -> None:
+    raw = chat_stream(sig=None).replace(b'"role": "assistant"', b'"role": "assistant", "extra_content": '
+                                        + json.dumps(ts.extra_content(SIG)).encode(), 1)
+    ids = [d["content_block"]["id"] for n, d in streamed("anthropic", raw) if n == "content_block_start"]
+    assert [ts.split(i) for i in ids] == [("function-call-1", SIG)]
