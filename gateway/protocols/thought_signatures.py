@@ -68,24 +68,29 @@ def restore(chat: dict[str, Any], *, keep: bool) -> None:
     Each assistant tool call gets its original id back and, when `keep` (the upstream is a
     Gemini model), its signature as `extra_content`; tool messages get the original
     `tool_call_id`. Without `keep`, any `extra_content` (a Gemini client's native signature)
-    is removed.
+    is removed. Runs on every translated request, so the common case (no signature anywhere)
+    is one substring test per id.
     """
     for msg in chat.get("messages") or []:
         if not isinstance(msg, dict):
             continue
-        if msg.get("role") == "tool":
-            original, sig = split(msg.get("tool_call_id"))
-            if sig:
-                msg["tool_call_id"] = original
-            continue
-        for call in msg.get("tool_calls") or [] if msg.get("role") == "assistant" else []:
-            if not isinstance(call, dict):
-                continue
-            original, sig = split(call.get("id"))
-            if sig:
-                call["id"] = original
-            sig = sig or signature_of(call)
-            if keep and sig:
-                call["extra_content"] = extra_content(sig)
-            else:
-                call.pop("extra_content", None)
+        role = msg.get("role")
+        if role == "tool":
+            tool_call_id = msg.get("tool_call_id")
+            if isinstance(tool_call_id, str) and SEP in tool_call_id:
+                msg["tool_call_id"] = split(tool_call_id)[0]
+        elif role == "assistant" and msg.get("tool_calls"):
+            for call in msg["tool_calls"]:
+                if isinstance(call, dict) and ("extra_content" in call or SEP in str(call.get("id"))):
+                    _restore_call(call, keep)
+
+
+def _restore_call(call: dict[str, Any], keep: bool) -> None:
+    original, sig = split(call.get("id"))
+    if sig:
+        call["id"] = original
+    sig = sig or signature_of(call)
+    if keep and sig:
+        call["extra_content"] = extra_content(sig)
+    else:
+        call.pop("extra_content", None)
