@@ -9,6 +9,7 @@ every route with one hook; routes/admin.py serves the views under `/xx/`.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -55,7 +56,28 @@ def create_app(config: Config, *, ledger_path: Path | None = None, clock: Callab
     provider.register(app, rt, Proxy(rt))
     admin.register(app, rt, authorized)
     _error_pages(app, rt)
+    app.after_request(_settle_body)
     return app
+
+
+UNREAD_WAIT_S = 1.0  # how long an early answer waits for the rest of a body it did not need
+
+
+async def _settle_body(resp: Response) -> Response:
+    """An answer given before the request's body was read (401, 403, 404, 405, 429 from a hook) made Hypercorn
+    drop the connection silently, and a client reusing it (every SDK pools connections) saw "Server
+    disconnected" on its next request. Read the rest, bounded by the body limit and a second, so the
+    connection stays usable; past either, say `connection: close` so the client does not reuse it."""
+    body = request.body
+    done = getattr(body, "_complete", None)
+    if done is None or done.is_set():
+        return resp
+    try:
+        async with asyncio.timeout(UNREAD_WAIT_S):
+            await body
+    except Exception:  # too large, too slow, or the client left: this connection ends with the answer
+        resp.headers["connection"] = "close"
+    return resp
 
 
 def _error_pages(app: Quart, rt: Runtime) -> None:

@@ -101,3 +101,36 @@ def test_a_body_of_an_odd_shape_is_a_400_not_a_500(gw, path: str, body: dict) ->
     r = httpx.post(gw.url + path, json=body, timeout=10)
     assert r.status_code == 400 and "malformed request: a field has an unexpected shape" in r.text, r.text
     assert httpx.get(gw.url + "/health", timeout=5).status_code == 200
+
+
+@pytest.mark.parametrize(("path", "status"), [("/v1/nothing/here", 404), ("/x/claude/p/nosuchtier/v1/messages", 400)])
+def test_an_early_answer_leaves_the_connection_usable(gw, path: str, status: int) -> None:
+    """Answered before the body arrived, the connection used to be dropped without a word, so the client's next
+    request on it (SDKs pool connections) failed with "Server disconnected"."""
+    import http.client
+    import json
+    import time
+
+    host, port = gw.url.split("//")[1].split(":")
+    body = json.dumps(MSG).encode()
+    failed = 0
+    for _ in range(10):
+        conn = http.client.HTTPConnection(host, int(port), timeout=5)
+        conn.putrequest("POST", path)
+        conn.putheader("content-type", "application/json")
+        conn.putheader("content-length", str(len(body)))
+        conn.endheaders()
+        time.sleep(0.005)  # the body comes a moment after the headers, as over a real network
+        conn.send(body)
+        first = conn.getresponse()
+        first.read()
+        assert first.status == status
+        try:
+            conn.request("GET", "/health")
+            second = conn.getresponse()
+            second.read()
+            failed += second.status != 200
+        except (OSError, http.client.HTTPException):
+            failed += 1
+        conn.close()
+    assert failed == 0, f"{failed} of 10 connections were dropped after a {status}"
