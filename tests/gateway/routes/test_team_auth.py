@@ -4,27 +4,13 @@ so an admin route added tomorrow is covered."""
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 
+from support.auth_apps import OUTSIDE, TOKEN, concrete, token_app
+
 from gateway.accounting import tokens
-from gateway.app import create_app
-from gateway.config import parse
 from gateway.routes.auth import OPEN_PATHS, TEAM_TOKEN_ADMIN, team_token_may
-
-TOKEN = "tok-0123456789-secret"  # the gateway's own (admin) token
-OUTSIDE = {"client": ("203.0.113.7", 40000)}  # a non-loopback peer (TEST-NET-3)
-
-
-def token_app(tmp_path: Path):
-    cfg = parse(f'[gateway]\nhost = "127.0.0.1"\nport = 1\ntoken = "{TOKEN}"\n', source="<test>", env={})
-    return create_app(cfg, ledger_path=tmp_path / "ledger.sqlite3", replay_path=tmp_path / "replay.sqlite3")
-
-
-def concrete(rule: str) -> str:
-    """A URL that matches the rule: every converter filled with a harmless value."""
-    return re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m: {"call": "m:countTokens", "route": "p"}.get(m.group(1), "c"), rule)
 
 
 def _team_token(state: Path) -> str:

@@ -7,6 +7,7 @@ import threading
 import time
 
 from support.dbservers import PostgresServer
+from support.pg_load import write_through_a_restart
 
 from gateway.accounting.ledger_pg import MIGRATIONS, PgLedger
 from gateway.exchange import Attempt, Exchange
@@ -71,28 +72,8 @@ def test_concurrent_instances_migrate_once(pg_url: str) -> None:
 def test_restart_mid_load_loses_no_row(pg_server: PostgresServer, pg_url: str) -> None:
     """Writers keep writing through a PostgreSQL restart; every write that returned is in the table."""
     led = PgLedger(pg_url)
-    done: list[str] = []
-
-    async def load(stop_at: float) -> None:
-        async def one(i: int) -> None:
-            ex = _ex(i)
-            await led.write(ex)
-            done.append(ex.id)
-
-        i = 0
-        while time.monotonic() < stop_at:
-            await asyncio.gather(*(one(i + k) for k in range(8)))
-            i += 8
-
     try:
-        runner = threading.Thread(target=lambda: asyncio.run(load(time.monotonic() + 3.0)))
-        runner.start()
-        time.sleep(0.8)
-        pg_server.stop("fast")
-        time.sleep(0.7)
-        pg_server.start()
-        runner.join(30)
-        assert not runner.is_alive()
+        done, _ = write_through_a_restart(led, pg_server, _ex)
         ids = {r[0] for r in led._read("SELECT id FROM exchanges")}
         assert done and set(done) <= ids, f"{len(set(done) - ids)} committed rows missing"
         assert led.retries > 0, "the restart was not noticed: the test proved nothing"

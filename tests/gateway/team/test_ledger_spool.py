@@ -9,13 +9,12 @@ import os
 import subprocess
 import sys
 import textwrap
-import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 from support.dbservers import PostgresServer
+from support.pg_load import write_through_a_restart
 from support.team_cluster import Cluster, chat
 
 from gateway.accounting import ledger_pg
@@ -129,37 +128,13 @@ def test_kill_9_while_postgres_is_away_then_replay_commits_each_row_once(pg_serv
 def test_postgres_restart_mid_load_loses_no_spooled_row_and_writers_never_wait(pg_server: PostgresServer,
                                                                                pg_url: str, tmp_path: Path) -> None:
     led = PgLedger(pg_url, spool=tmp_path / "ledger.sqlite3")
-    done: list[str] = []
-    slowest: list[float] = [0.0]
-
-    async def load(stop_at: float) -> None:
-        async def one(i: int) -> None:
-            ex = _ex(i)
-            t0 = time.monotonic()
-            await led.write(ex)
-            slowest[0] = max(slowest[0], time.monotonic() - t0)
-            done.append(ex.id)
-
-        i = 0
-        while time.monotonic() < stop_at:
-            await asyncio.gather(*(one(i + k) for k in range(8)))
-            await asyncio.sleep(0.005)
-            i += 8
-
     try:
-        runner = threading.Thread(target=lambda: asyncio.run(load(time.monotonic() + 3.0)))
-        runner.start()
-        time.sleep(0.8)
-        pg_server.stop("fast")
-        time.sleep(0.7)
-        pg_server.start()
-        runner.join(30)
-        assert not runner.is_alive()
+        done, slowest = write_through_a_restart(led, pg_server, _ex, pause=0.005)
         assert led.flush(30)
         ids = set(_ids(led))
         assert done and set(done) <= ids, f"{len(set(done) - ids)} spooled rows missing"
         assert led.retries > 0, "the restart was not noticed: the test proved nothing"
-        assert slowest[0] < 0.5, f"a spooled write waited {slowest[0]:.2f} s for PostgreSQL"
+        assert slowest < 0.5, f"a spooled write waited {slowest:.2f} s for PostgreSQL"
     finally:
         led.close()
 
