@@ -270,6 +270,8 @@ class ChatGuard(SSEGuard):
             call["id"] = call["id"] or tc.get("id")
             call["name"] = call["name"] or fn.get("name") or ""
             call["args"].append(fn.get("arguments") or "")
+            if tc.get("extra_content"):  # Gemini's thought signature: the next request needs it back
+                call["extra"] = tc["extra_content"]
         if not self.hold(raw):
             self.objs, self.calls = [], {}
             return self.release()
@@ -306,8 +308,9 @@ class ChatGuard(SSEGuard):
             if d.action == "block":
                 piece: dict[str, Any] = {"content": d.explanation + "\n"}
             else:
-                piece = {"tool_calls": [{"index": kept, "id": call["id"], "type": "function",
-                                         "function": {"name": call["name"], "arguments": d.arguments}}]}
+                tool = {"index": kept, "id": call["id"], "type": "function",
+                        "function": {"name": call["name"], "arguments": d.arguments}}
+                piece = {"tool_calls": [{**tool, "extra_content": call["extra"]} if "extra" in call else tool]}
                 kept += 1
             out += encode(dumps({**base, "choices": [{"index": 0, "delta": piece, "finish_reason": None}]}))
         choice = dict(last["choices"][0]) if last.get("choices") else {"index": 0}

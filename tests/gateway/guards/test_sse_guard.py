@@ -6,7 +6,7 @@ import json
 import random
 
 import pytest
-from support.guard_streams import STREAMS, read
+from support.guard_streams import STREAMS, events, read
 
 from gateway.guards.policy import OFF, GuardSettings, Tally
 from gateway.guards.sse_guard import split_events, wrap
@@ -121,3 +121,16 @@ def test_keepalive_comments_wait_with_the_opening() -> None:
         if tr.failed:
             break
     assert tr.failed and b"PROCESSING" not in sent and b"chatcmpl" not in sent
+
+
+@pytest.mark.parametrize("cut", CUTS)
+def test_a_repaired_chat_call_keeps_geminis_thought_signature(cut: int | None) -> None:
+    """Gemini 3 refuses the next turn without it; the rebuilt call used to leave `extra_content` out."""
+    sig = {"google": {"thought_signature": "c2lnbmF0dXJl"}}
+    data = STREAMS["openai"]("Bash", "{command: 'ls -la'").replace(
+        b'"type": "function", ', b'"type": "function", "extra_content": ' + json.dumps(sig).encode() + b", ", 1)
+    assert b"thought_signature" in data
+    out, tally = run("openai", data, cut)
+    assert tally.repairs == 1
+    calls = [tc for e in events(out) for c in e.get("choices") or [] for tc in (c.get("delta") or {}).get("tool_calls") or []]
+    assert calls and calls[0].get("extra_content") == sig, calls
