@@ -52,6 +52,7 @@ log = logging.getLogger("xx.gateway.proxy")
 # attempt (the next model tries) for an upstream answer, never a 500.
 MALFORMED = (TypeError, AttributeError, KeyError, IndexError, ValueError)
 ERROR_BODY_LIMIT = 65536  # bytes of an upstream error body read for its message
+ERROR_MESSAGE_LIMIT = 1000  # characters of it kept: whole provider messages (Google's end with a docs URL)
 
 
 @dataclass
@@ -182,7 +183,7 @@ class Proxy:
             return
         message = await self.read_error(opened)
         if (rec := self.rt.capture.get(flow.ex.id)) is not None:
-            rec.upstream_bytes(message.encode())  # the refusal's message (scrubbed, cut at 300 characters)
+            rec.upstream_bytes(message.encode())  # the refusal's message (scrubbed, cut at ERROR_MESSAGE_LIMIT)
         wait = retry_after_from_headers(opened.headers, self.rt.clock())
         other_key = self.rt.governor.other_key_serves(att)  # a refused key is retired alone, not the model
         att.fail(f"HTTP {status}: {message}", None if other_key else status, wait)
@@ -250,10 +251,10 @@ class Proxy:
             obj = orjson.loads(payload)
             err = obj.get("error", obj) if isinstance(obj, dict) else obj
             msg = err.get("message") if isinstance(err, dict) else None
-            text = str(msg or payload[:300].decode(errors="replace"))
+            text = str(msg or payload[:ERROR_MESSAGE_LIMIT].decode(errors="replace"))
         except orjson.JSONDecodeError:
-            text = payload[:300].decode(errors="replace")
-        return self.rt.scrub(text)[:300]
+            text = payload[:ERROR_MESSAGE_LIMIT].decode(errors="replace")
+        return self.rt.scrub(text)[:ERROR_MESSAGE_LIMIT]
 
     async def complete(self, inc: Incoming, att: UpstreamAttempt) -> Response | None:
         """A whole JSON answer; None (the attempt failed) when it was unusable and the next model may try."""

@@ -113,3 +113,16 @@ def test_when_no_model_fits_the_agent_gets_the_error_it_compacts_on(make_gateway
     finally:
         a.stop()
         b.stop()
+
+
+def test_a_providers_whole_error_message_reaches_the_client(make_gateway) -> None:
+    """Gemini's messages run past 300 characters and end with the docs URL that says what to do."""
+    text = "Function call is missing a thought_signature in functionCall parts. " * 8 + "https://ai.google.dev/gemini-api/docs/thought-signatures"
+    a = ScriptedUpstream(default=Answer(400, [orjson.dumps({"error": {"message": text, "code": 400}})], "application/json")).start()
+    try:
+        gw = make_gateway(two_model_config(free_port(), a.url, a.url, first_dialect="openai", models=("a",)))
+        r = httpx.post(f"{gw.url}/v1/messages", timeout=20, json={
+            "model": "claude-x", "max_tokens": 50, "messages": [{"role": "user", "content": "hello"}]})
+        assert r.status_code == 400 and r.json()["error"]["message"].endswith("docs/thought-signatures"), r.text
+    finally:
+        a.stop()
