@@ -344,7 +344,7 @@ class DashApp(App[int]):
         self.refresh_views()
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen(render_header.demo_hint(self.state.health, self.state.stats)))
 
     def action_view(self, name: str) -> None:
         """`o` pools, `a` agents, `t` plots (the selected model's when the models table has focus)."""

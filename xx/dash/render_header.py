@@ -41,6 +41,18 @@ def is_demo(health: Mapping[str, Any] | None) -> bool:
     return bool(h.get("demo") or h.get("is_demo") or ident.get("demo"))
 
 
+def demo_hint(health: Mapping[str, Any] | None, stats: Mapping[str, Any] | None) -> str:
+    """For the `?` screen of a dashboard on `xx demo`'s gateway: how to point a real agent at it, whole (the
+    header has room only for a shortened path, and the demo's own lines are hidden while the TUI owns the screen)."""
+    if not is_demo(health):
+        return ""
+    from rich.markup import escape
+
+    cfg = config_path(health, stats)
+    how = f"  XX_CONFIG={escape(cfg)} xx cif      (any agent: xx <agent>i<tier>)\n" if cfg else ""
+    return f"[b]This is xx demo's gateway[/b] (simulated providers, no key). Point a real agent at it:\n{how}\n"
+
+
 def config_path(health: Mapping[str, Any] | None, stats: Mapping[str, Any] | None) -> str | None:
     h = health or {}
     cfg = h.get("config") or h.get("config_path") or ((stats or {}).get("config") or {}).get("source")

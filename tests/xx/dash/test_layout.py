@@ -121,3 +121,23 @@ def test_optional_columns_drop_before_key_ones() -> None:
     assert sum(ws) + 2 * len(ws) <= 40 - 1
     kept, ws = widths(cols, cells, 80)
     assert [c.key for c in kept] == ["a", "opt", "flex"]
+
+
+async def test_on_the_demo_help_says_how_to_point_an_agent_at_it(server: AdminServer) -> None:
+    """The demo prints this before its TUI takes the screen, and the header has room only for part of the path."""
+    server.data["health"] |= {"demo": True, "config": "/tmp/home/.local/state/xx/demo/config.toml"}
+    app = make_app(server)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await connected(pilot, app, server)
+        await wait_until(pilot, lambda: (app.state.health or {}).get("demo"), what="the demo's health")
+        await pilot.press("question_mark")
+        text = str(app.screen.query_one("#help-box").query_one("Static").render())
+        assert "XX_CONFIG=/tmp/home/.local/state/xx/demo/config.toml xx cif" in text, text[:300]
+
+
+async def test_off_the_demo_help_has_no_demo_line(server: AdminServer) -> None:
+    app = make_app(server)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await connected(pilot, app, server)
+        await pilot.press("question_mark")
+        assert "XX_CONFIG" not in str(app.screen.query_one("#help-box").query_one("Static").render())

@@ -56,10 +56,14 @@ HELP = """\
 class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,question_mark,q", "dismiss", "close")]
 
+    def __init__(self, lead: str = "") -> None:
+        super().__init__()
+        self.lead = lead  # shown above the keys (the demo's "point an agent at it" line)
+
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box") as box:
             box.border_title = "help"
-            yield Static(HELP)
+            yield Static(self.lead + HELP)
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)
