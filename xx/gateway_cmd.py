@@ -138,7 +138,7 @@ def _demo_guard(config: Config, health: dict[str, Any] | None) -> str | None:
 
 def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="xx gateway", description="Run and supervise the local xx gateway.")
-    sub = ap.add_subparsers(dest="cmd", metavar="{up,down,status,logs,restart,run}")
+    sub = ap.add_subparsers(dest="cmd", metavar="{up,down,status,logs,restart,run,token}")
     sub.add_parser("up", help="start the gateway in the background (no-op if ours is running)")
     p_down = sub.add_parser("down", help="stop the gateway gracefully (forcefully after --timeout)")
     p_down.add_argument("--timeout", type=float, default=STOP_TIMEOUT_S, help="seconds before SIGKILL (default %(default)s)")

@@ -173,6 +173,9 @@ def main(argv: list[str]) -> int:
         u = urlsplit(args.url)
         cfg = replace(cfg, gateway=replace(cfg.gateway, host=u.hostname or "127.0.0.1", port=u.port or 80))
     view = fetch_view(cfg)
+    if view is None and args.url:  # asked about that gateway: the config's own view would answer another question
+        print(f"xx models: no gateway answers at {args.url}", file=sys.stderr)
+        return 1
     live_rows = view.get("models") if view is not None else None
     rows = live_rows if live_rows is not None else from_config(cfg)
     pools = view.get("pools") if view is not None and "pools" in view else pools_from_config(cfg)

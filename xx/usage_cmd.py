@@ -87,11 +87,12 @@ def main(argv: list[str]) -> int:
         print(f"xx usage: {e}", file=sys.stderr)
         return 2
     path, prices = _config_bits(args.ledger)
-    if not path.is_file():  # not "0 requests": a mistyped path or a gateway that never ran must say so
-        print(f"xx usage: no ledger at {path}" + ("" if args.ledger else
-              " (the gateway writes it once it has served a request)"), file=sys.stderr)
+    if not path.is_file() and args.ledger:  # a path the user named and mistyped: an error, not "0 requests"
+        print(f"xx usage: no ledger at {path}", file=sys.stderr)
         return 1
-    rows = usage.read_rows(path, since, now)
+    if not path.is_file():  # a fresh install: an honest empty report (a `| jq` keeps working), and why on stderr
+        print(f"xx usage: no requests yet (the gateway writes {path} once it has served one)", file=sys.stderr)
+    rows = usage.read_rows(path, since, now) if path.is_file() else []
     report = usage.summarize(rows, args.by, prices, since=since, until=now)
     report["ledger"] = str(path)
     if args.json:

@@ -22,7 +22,7 @@ _TYPES = {
     "invalid_request_error": ("invalid_request_error", None),
     "authentication_error": ("authentication_error", "invalid_api_key"),
     "permission_error": ("permission_error", None),
-    "not_found_error": ("not_found_error", "model_not_found"),
+    "not_found_error": ("not_found_error", None),  # `model_not_found` only where a model was not found (below)
     "request_too_large": ("invalid_request_error", "request_too_large"),
     "rate_limit_error": ("rate_limit_error", "rate_limit_exceeded"),
     "api_error": ("server_error", None),

@@ -154,7 +154,8 @@ def _bypass_models(req: RouteRequest, config: Config) -> tuple[list[str], PlanEr
     if names:
         return names, None
     known = ", ".join(f"{m.name} ({m.id})" for m in config.models.values()) or "none"
-    return [], PlanError(404, f"model {wanted!r} is not configured (bypass forwards only configured models: {known})")
+    return [], PlanError(404, f"model {wanted!r} is not configured (bypass forwards only configured models: {known})",
+                         code="model_not_found")
 
 
 def _unknown_tier(name: str, config: Config) -> str:

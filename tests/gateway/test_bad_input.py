@@ -134,3 +134,11 @@ def test_an_early_answer_leaves_the_connection_usable(gw, path: str, status: int
             failed += 1
         conn.close()
     assert failed == 0, f"{failed} of 10 connections were dropped after a {status}"
+
+
+def test_only_a_missing_model_is_model_not_found(gw) -> None:
+    """OpenAI clients branch on the code: an unknown endpoint is not an unknown model."""
+    nowhere = httpx.post(gw.url + "/v1/nothing/here", json=CHAT, timeout=10).json()["error"]
+    assert nowhere["type"] == "not_found_error" and nowhere["code"] != "model_not_found", nowhere
+    model = httpx.post(gw.url + "/x/test/b/free/v1/chat/completions", json={**CHAT, "model": "nope"}, timeout=10)
+    assert model.status_code == 404 and model.json()["error"]["code"] == "model_not_found", model.text

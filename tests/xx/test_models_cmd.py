@@ -30,6 +30,10 @@ def test_models_offline_then_live(simulator_thread, tmp_path: Path) -> None:
     kimi = next(m for m in out["models"] if m["name"] == "sim-kimi")
     assert kimi["tiers"]["free"] == ["big", "middle"] and kimi["pool"] == "sim-free"
     assert "config only" in run(env).stdout
+    elsewhere = run(env, "--url", f"http://127.0.0.1:{free_port()}")  # asked about a gateway that is not there
+    assert elsewhere.returncode == 1 and "no gateway answers at" in elsewhere.stderr, elsewhere
+    assert "token" in subprocess.run([sys.executable, "-m", "xx", "gateway", "--help"], env=env, capture_output=True,
+                                     text=True, timeout=60).stdout.split("positional arguments")[0]
     up = subprocess.run([sys.executable, "-m", "xx", "gateway", "up"], env=env, capture_output=True, text=True, timeout=60)
     assert up.returncode == 0, up.stderr
     try:

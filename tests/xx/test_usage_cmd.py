@@ -88,3 +88,14 @@ def test_table_and_bad_since(world: tuple[Path, dict[str, str], str]) -> None:
         assert r.stdout == ""
     r = xx_usage(env, "--by", "week")
     assert r.returncode == 2 and "invalid choice" in r.stderr
+
+
+def test_a_fresh_install_gets_an_empty_report_and_a_named_missing_ledger_an_error(
+        world: tuple[Path, dict[str, str], str], tmp_path: Path) -> None:
+    _, env, _ = world
+    fresh = {**env, "XDG_STATE_HOME": str(tmp_path / "fresh-state")}  # the gateway never ran: no ledger yet
+    r = xx_usage(fresh, "--json")
+    assert r.returncode == 0 and "no requests yet" in r.stderr, r.stderr
+    assert json.loads(r.stdout)["groups"] == []
+    named = xx_usage(env, "--ledger", str(tmp_path / "typo.sqlite3"))
+    assert named.returncode == 1 and "no ledger at" in named.stderr

@@ -7,6 +7,7 @@ so `xx --help` and the launcher never pay for the UI.
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -65,6 +66,10 @@ def main(argv: list[str]) -> int:
         except ValueError:
             parser.error(f"--size {args.size!r}: expected WIDTHxHEIGHT, e.g. 120x36")
         return screenshot.main(args.screenshot, (w, h))
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        print("xx dash: needs a terminal (stdin and stdout are not one); `xx dash --screenshot FILE` renders one "
+              "without, and `xx models` / `xx usage` report as text", file=sys.stderr)
+        return 2
     url, token = args.url, args.token
     if url is None or token is None:
         from gateway import config as gconfig

@@ -49,8 +49,8 @@ def demo_hint(health: Mapping[str, Any] | None, stats: Mapping[str, Any] | None)
     from rich.markup import escape
 
     cfg = config_path(health, stats)
-    how = f"  XX_CONFIG={escape(cfg)} xx cif      (any agent: xx <agent>i<tier>)\n" if cfg else ""
-    return f"[b]This is xx demo's gateway[/b] (simulated providers, no key). Point a real agent at it:\n{how}\n"
+    how = f"  XX_CONFIG={escape(cfg)} xx cif\n  (any agent: xx <agent>i<tier>)\n" if cfg else ""
+    return f"[b]This is xx demo's gateway[/b] (simulated providers).\nPoint a real agent at it:\n{how}\n"
 
 
 def config_path(health: Mapping[str, Any] | None, stats: Mapping[str, Any] | None) -> str | None:

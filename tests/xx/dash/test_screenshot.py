@@ -86,3 +86,9 @@ def test_raster_input_keeps_the_gaps() -> None:
     run = '<text class="r3" x="170.8" y="20" textLength="158.6" clip-path="u">&#160;&#160;0.4&#160;req/s&#160;&#160;</text>'
     fixed = screenshot.for_raster(run)
     assert 'x="195.2"' in fixed and 'textLength="134.2"' in fixed and ">0.4&#160;req/s" in fixed
+
+
+def test_the_live_dashboard_without_a_terminal_says_so(tmp_path) -> None:
+    r = subprocess.run([sys.executable, "-m", "xx", "dash"], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                       timeout=20, env={**__import__("os").environ, "HOME": str(tmp_path)})
+    assert r.returncode == 2 and "needs a terminal" in r.stderr and "\x1b[" not in r.stdout, (r.returncode, r.stderr)
