@@ -161,6 +161,14 @@ def main(argv: list[str]) -> int:
         except ConfigError as exc:
             print(f"xx install: {exc}", file=sys.stderr)
             return 1
+        if not aliases:  # a hand-written config without [aliases]: an empty marker block helps nobody
+            print("xx install: the config has no [aliases] table, so there is nothing to write; add one (the default "
+                  "config, `xx config init` in a scratch XX_CONFIG, shows its own) or remove a block with --uninstall",
+                  file=sys.stderr)
+            return 1
+        if not shutil.which("xx"):
+            print(f"note: `xx` is not on PATH, so the aliases will not run until it is (this one is {sys.argv[0]}); "
+                  "install/install.sh links it into ~/.local/bin", file=sys.stderr)
         shadowed = {name: found for name in aliases if (found := shutil.which(name))}
         if shadowed:
             listed = ", ".join(f"{n} ({p})" for n, p in sorted(shadowed.items()))

@@ -179,3 +179,17 @@ def test_default_shells_without_shell_are_those_on_path(tmp_path: Path) -> None:
     env["SHELL"] = "/usr/bin/fish"
     aliases.rc_file("bash", env).write_text("# mine\n")  # an rc file the user has: still kept up to date
     assert aliases.default_shells(env, which=lambda s: "/bin/x") == ["bash", "fish"]
+
+
+def test_a_config_without_aliases_writes_nothing_and_says_why(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    cfg = Path(env["XDG_CONFIG_HOME"]) / "xx" / "config.toml"
+    cfg.parent.mkdir(parents=True)
+    cfg.write_text('[providers.p]\ndialect = "openai"\nbase_url = "http://127.0.0.1:9/v1"\n'
+                   '[models.m]\nprovider = "p"\n[tiers.free]\nletter = "f"\nbig = ["m"]\n')
+    rc = aliases.rc_file("bash", env)
+    rc.write_bytes(b"export A=1\n")
+    r = _xx(["install", "--shell", "bash"], env)
+    assert r.returncode == 1 and "no [aliases] table" in r.stderr, (r.stdout, r.stderr)
+    assert rc.read_bytes() == b"export A=1\n" and not Path(str(rc) + ".xx-backup").exists()
+    assert "open a new shell" not in r.stdout
