@@ -90,6 +90,8 @@ def check_keys(config: Config, health: dict[str, Any] | None = None) -> list[Che
             continue
         var = p.api_key_ref.strip("${}")
         status, detail = ("ok", f"{var} is set") if p.api_key else ("warn", f"{var} is not set: {p.name} models will be skipped")
+        if not p.api_key and served.get(var):  # launches attach to a gateway that holds it: nothing is skipped
+            status, detail = "ok", f"{var} is not set here, but the running gateway holds it"
         if p.api_key and health is not None and var in served and served[var] is None:
             detail += " here, but the running gateway started without it (the next launch restarts it)"
         out.append(Check(f"key {p.name}", status, detail, {"provider": p.name, "variable": var, "set": bool(p.api_key)}))

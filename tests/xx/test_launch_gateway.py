@@ -131,6 +131,8 @@ def test_a_key_exported_after_the_gateway_started_restarts_it_once(world) -> Non
     doc = xx(world.env, "doctor", "--json")
     tier = next(c for c in json.loads(doc.stdout)["checks"] if c["name"] == "default tier")
     assert doc.returncode == 0 and tier["detail"].endswith("1 of 1 models have their key in the running gateway"), tier
+    key = next(c for c in json.loads(doc.stdout)["checks"] if c["name"].startswith("key "))
+    assert key["status"] == "ok" and "the running gateway holds it" in key["detail"], key  # not a false warning
 
 
 def test_a_gateway_serving_another_config_is_restarted_with_ours(world) -> None:
