@@ -68,6 +68,13 @@ class Incoming:
     tokens: int = 0  # the prompt's estimated tokens (routing.context.estimate_tokens), set once by `plan`
 
 
+def _carries_a_turn(body: dict[str, Any], dialect: str) -> bool:
+    """A translated request still has a conversation: a Chat or Anthropic message other than system, or an input."""
+    if dialect == "responses":
+        return bool(body.get("input"))
+    return any(isinstance(m, dict) and m.get("role") not in ("system", "developer") for m in body.get("messages") or [])
+
+
 class Proxy:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
@@ -223,6 +230,9 @@ class Proxy:
         else:
             body = translate_request(own, inc.dialect, provider.dialect, model=model.id, stream=inc.stream,
                                      reasoning_style="openrouter" if provider.is_openrouter else "effort")
+            if not _carries_a_turn(body, provider.dialect):  # only parts no dialect here knows: say so, call nobody
+                raise TranslationError(f"nothing in this request can be carried to a {provider.dialect} model: "
+                                       "its messages hold only parts of unknown types")
             changed = True
         if provider.dialect == "anthropic":
             changed |= drop_foreign_thinking(body, provider.dialect, model.id, target=provider.dialect)

@@ -142,3 +142,17 @@ def test_only_a_missing_model_is_model_not_found(gw) -> None:
     assert nowhere["type"] == "not_found_error" and nowhere["code"] != "model_not_found", nowhere
     model = httpx.post(gw.url + "/x/test/b/free/v1/chat/completions", json={**CHAT, "model": "nope"}, timeout=10)
     assert model.status_code == 404 and model.json()["error"]["code"] == "model_not_found", model.text
+
+
+NOTHING_TO_CARRY = [  # every part of an unknown type: translation used to send `messages: []` upstream
+    ("/v1/responses", {"model": "m", "input": [{"type": "item_reference", "id": "msg_1"}]}),
+    ("/v1/responses", {"model": "m", "input": [{"type": "nope"}]}),
+    ("/v1beta/models/m:generateContent", {"contents": [{"role": "user", "parts": [{"nope": 1}]}]}),
+    ("/v1/messages", {**MSG, "messages": [{"role": "user", "content": [{"type": "nope"}]}]}),
+]
+
+
+@pytest.mark.parametrize(("path", "body"), NOTHING_TO_CARRY, ids=[str(b)[:40] for _, b in NOTHING_TO_CARRY])
+def test_a_request_with_nothing_translatable_is_refused_here(gw, path: str, body: dict) -> None:
+    r = httpx.post(gw.url + path, json=body, timeout=10)
+    assert r.status_code == 400 and "nothing in this request can be carried" in r.text, r.text
