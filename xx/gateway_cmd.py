@@ -153,17 +153,18 @@ def _parser() -> argparse.ArgumentParser:
     return ap
 
 
-def _load(cmd: str) -> Config | None:
+def _load(cmd: str) -> tuple[Config | None, str | None]:
+    """The config, and why the file is invalid when the running gateway's last valid config stands in for it."""
     try:
-        return load()
+        return load(), None
     except ConfigError as exc:
         # status, logs and down must still work when the file was broken under a running gateway
         fallback = _from_runtime_file()
         if cmd in ("up", "restart") or fallback is None:
             print(exc, file=sys.stderr)
-            return None
+            return None, None
         print(f"xx: the config file is invalid (the gateway keeps its last valid config):\n{exc}", file=sys.stderr)
-        return fallback
+        return fallback, (str(exc).splitlines() or ["invalid"])[0]
 
 
 def main(argv: list[str]) -> int:
@@ -176,17 +177,17 @@ def main(argv: list[str]) -> int:
         from gateway.server import main as serve
 
         return serve([])
-    config = _load(args.cmd)
+    config, invalid = _load(args.cmd)
     if config is None:
         return 2
     try:
-        return _run(args, config)
+        return _run(args, config, invalid)
     except SupervisorError as exc:
         print(f"xx: {exc}", file=sys.stderr)
         return 1
 
 
-def _run(args: argparse.Namespace, config: Config) -> int:
+def _run(args: argparse.Namespace, config: Config, invalid: str | None = None) -> int:
     if args.cmd == "up":
         health = probe(config)
         if health is not None and _settle(config, preflight.expected(config, os.environ), health).action == "attach":
@@ -216,6 +217,10 @@ def _run(args: argparse.Namespace, config: Config) -> int:
         print(_tail(log, args.lines))
         return 0
     info = status(config)
+    if invalid is not None and info["running"]:  # launches load the file, so they fail until it is fixed
+        info["next_launch"] = {"action": "refuse", "reason": f"the config file is invalid ({invalid})",
+                               "fix": "fix it (`xx config validate` names each problem)"}
+        info["ready"] = False
     if args.json:
         print(json.dumps(info, indent=2))
     else:

@@ -212,3 +212,14 @@ def test_a_tier_back_within_seconds_is_waited_for_not_refused(world) -> None:
     assert launch.returncode == 0, launch.stderr
     assert 0.5 < time.monotonic() - t0 < preflight.BRIEF_WAIT_S + 3
     assert (world.out / "claude.json").exists(), "the agent was launched once the model was back"
+
+
+def test_status_under_a_broken_config_says_a_launch_would_be_refused(world) -> None:
+    env = {**world.env, "XX_T_KEY": "k"}
+    assert xx(env, "gateway", "up").returncode == 0
+    world.cfg.write_text(world.cfg.read_text() + "\noops = [\n")  # the user is mid-edit
+    st = xx(env, "gateway", "status")
+    assert st.returncode == 1 and "a launch from this shell would be refused: the config file is invalid" in st.stdout, st
+    assert "restarts it" not in st.stdout  # it said "it serves another config", naming the same file
+    launch = xx(env, "cnp", "-p", "hi")
+    assert launch.returncode != 0  # what status predicted
