@@ -155,6 +155,13 @@ def main(argv: list[str]) -> int:
     args, lp, config = build(argv, environ)
     if args.dry_run:
         print_plan(lp, as_json=args.json)
+        if lp.gateway is not None and os.environ.get("XX_GATEWAY_URL") is None:  # what the keys alone would say
+            from xx import preflight
+
+            verdict = preflight.local_check(config, lp.route, lp.tier, args.model)
+            if not verdict.ok:
+                print(f"xx: note: a real launch would be refused unless a running gateway holds a key: "
+                      f"{verdict.reason}\n    fix: {verdict.fix}", file=sys.stderr)
         return 0
     import shutil
 

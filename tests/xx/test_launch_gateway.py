@@ -223,3 +223,10 @@ def test_status_under_a_broken_config_says_a_launch_would_be_refused(world) -> N
     assert "restarts it" not in st.stdout  # it said "it serves another config", naming the same file
     launch = xx(env, "cnp", "-p", "hi")
     assert launch.returncode != 0  # what status predicted
+
+
+def test_a_dry_run_says_when_the_real_launch_would_be_refused(world) -> None:
+    dry = xx(world.env, "cnp", "-p", "hi", "--dry-run")
+    assert dry.returncode == 0 and "a real launch would be refused" in dry.stderr and "XX_T_KEY" in dry.stderr, dry
+    keyed = xx({**world.env, "XX_T_KEY": "k"}, "cnp", "-p", "hi", "--dry-run")
+    assert keyed.returncode == 0 and "refused" not in keyed.stderr
