@@ -24,22 +24,9 @@ def target(environ: Mapping[str, str]) -> tuple[str, str | None] | None:
 
 
 def _get(url: str, token: str | None, timeout: float) -> tuple[int, Any]:
-    import json
-    import urllib.error
-    import urllib.request
+    from xx.supervisor import get_json
 
-    req = urllib.request.Request(url)
-    if token:
-        req.add_header("authorization", f"Bearer {token}")
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    try:
-        with opener.open(req, timeout=timeout) as resp:
-            return resp.status, json.loads(resp.read() or b"null")
-    except urllib.error.HTTPError as exc:
-        try:
-            return exc.code, json.loads(exc.read() or b"null")
-        except ValueError:
-            return exc.code, None
+    return get_json(url, {"authorization": f"Bearer {token}"} if token else {}, timeout)
 
 
 def check(environ: Mapping[str, str], agent: str, route: str, tier: str | None, model: str | None) -> str | None:

@@ -36,10 +36,13 @@ class SupervisorError(Exception):
 
 
 def _get(config: Config, path: str, timeout: float = 1.0) -> tuple[int, Any]:
-    url = config.gateway.url.replace("localhost", "127.0.0.1") + path
-    req = urllib.request.Request(url)
-    if config.gateway.token:
-        req.add_header("x-xx-token", config.gateway.token)
+    headers = {"x-xx-token": config.gateway.token} if config.gateway.token else {}
+    return get_json(config.gateway.url.replace("localhost", "127.0.0.1") + path, headers, timeout)
+
+
+def get_json(url: str, headers: dict[str, str], timeout: float) -> tuple[int, Any]:
+    """(status, JSON body or None) of a GET to a gateway, error statuses included."""
+    req = urllib.request.Request(url, headers=headers)
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via HTTP(S)_PROXY
     try:
         with opener.open(req, timeout=timeout) as resp:
