@@ -52,15 +52,24 @@ def start_gateway(sim_url: str, tmp: Path) -> tuple[subprocess.Popen[bytes], str
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "gateway"], env=env, stderr=subprocess.DEVNULL, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
+    wait_healthy(proc, url)
+    return proc, url, time.perf_counter() - t0
+
+
+def wait_healthy(proc: subprocess.Popen[bytes], url: str, name: str = "gateway", timeout: float = 30.0) -> None:
+    """Until `url`/health answers 200 (the benchmarks' gateways all start this way); kill and raise past `timeout`."""
     import urllib.request
 
-    while True:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
         try:
             with urllib.request.urlopen(url + "/health", timeout=0.2) as r:
                 if r.status == 200:
-                    return proc, url, time.perf_counter() - t0
+                    return
         except OSError:
             time.sleep(0.005)
+    proc.kill()
+    raise RuntimeError(f"the {name} gateway did not start")
 
 
 async def one(session: aiohttp.ClientSession, url: str, body: dict, stream: bool) -> tuple[float, float]:

@@ -132,7 +132,7 @@ def compare(fn: Any, iterations: int) -> dict[str, float]:
 
 
 def start_gateway(tree: Path, sim_url: str, tmp: Path, name: str, extra: str = "") -> tuple[subprocess.Popen[bytes], str]:
-    from bench_gateway import free_port
+    from bench_gateway import free_port, wait_healthy
 
     from gateway.simulator.config import sim_config_text
 
@@ -142,17 +142,8 @@ def start_gateway(tree: Path, sim_url: str, tmp: Path, name: str, extra: str = "
     env = {**os.environ, "XX_CONFIG": str(cfg), "XDG_STATE_HOME": str(tmp / f"state-{name}"), "PYTHONPATH": str(tree)}
     proc = subprocess.Popen([sys.executable, "-m", "gateway"], env=env, stderr=subprocess.DEVNULL, cwd=tree)
     url = f"http://127.0.0.1:{port}"
-    import urllib.request
-
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url + "/health", timeout=0.2) as r:
-                if r.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.02)
-    raise RuntimeError(f"the {name} gateway did not start")
+    wait_healthy(proc, url, name)
+    return proc, url
 
 
 async def alternate(urls: dict[str, str], body: dict[str, Any], n: int, stream: bool) -> dict[str, Any]:

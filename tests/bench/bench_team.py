@@ -35,18 +35,12 @@ import psutil
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+from bench_gateway import start_simulator, wait_healthy  # noqa: E402  (this folder: run as a script)
 from support.dbservers import PostgresServer, RedisServer  # noqa: E402
 from support.servers import free_port  # noqa: E402
 from support.team_cluster import team_config_text  # noqa: E402
 
 BODY = {"model": "M", "messages": [{"role": "user", "content": "benchmark hello " * 20}], "max_tokens": 16}
-
-
-def start_simulator() -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen([sys.executable, "-m", "gateway.simulator", "--port", "0"], stdout=subprocess.PIPE,
-                            text=True, cwd=ROOT)
-    assert proc.stdout is not None
-    return proc, proc.stdout.readline().strip()
 
 
 def start_gateway(text: str, tmp: Path, name: str) -> tuple[subprocess.Popen[bytes], str]:
@@ -55,18 +49,8 @@ def start_gateway(text: str, tmp: Path, name: str) -> tuple[subprocess.Popen[byt
     env = {**os.environ, "XX_CONFIG": str(cfg), "XDG_STATE_HOME": str(tmp / f"state-{name}")}
     proc = subprocess.Popen([sys.executable, "-m", "gateway"], env=env, stderr=subprocess.DEVNULL, cwd=ROOT)
     url = f"http://127.0.0.1:{text.split('port = ', 1)[1].split()[0]}"
-    import urllib.request
-
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url + "/health", timeout=0.3) as r:
-                if r.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError(f"gateway {name} did not start")
+    wait_healthy(proc, url, name)
+    return proc, url
 
 
 async def run(urls: list[str], n: int, concurrency: int) -> dict[str, float]:
