@@ -126,3 +126,14 @@ def read(dialect: str, data: bytes) -> dict[str, Any]:
             if e["type"] == "response.completed":
                 stop = [i["type"] for i in e["response"]["output"]]
     return {"text": text, "calls": calls, "stop": stop}
+
+
+def sent_before_failure(tr: Any, data: bytes) -> bytes:
+    """What a guarded stream lets out, event by event, until it fails (or the stream ends)."""
+    sent = b""
+    for raw in split_events(data):
+        out = tr.feed(raw)
+        if tr.failed:
+            break
+        sent += out
+    return sent

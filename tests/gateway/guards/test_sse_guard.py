@@ -86,16 +86,11 @@ def test_nothing_leaves_before_a_call_the_answer_starts_with(dialect: str) -> No
     """The opening events wait for the first content: an unrepairable first call fails before any byte went out,
     so the relay can still let the next model answer."""
     from support.guard_streams import events as parse
+    from support.guard_streams import sent_before_failure
 
     data = STREAMS[dialect]("Bash", "garbage", text="") if dialect != "responses" else STREAMS[dialect]("Bash", "garbage")
-    tally = Tally()
-    tr = wrap(PassThrough(dialect), dialect, {}, GuardSettings(), tally)
-    sent = b""
-    for raw in split_events(data):
-        out = tr.feed(raw)
-        if tr.failed:
-            break
-        sent += out
+    tr = wrap(PassThrough(dialect), dialect, {}, GuardSettings(), Tally())
+    sent = sent_before_failure(tr, data)
     assert sent == b"" and tr.failed and "could not be repaired" in tr.failed, parse(sent)
 
 

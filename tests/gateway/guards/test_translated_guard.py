@@ -51,14 +51,9 @@ def test_good_call_unchanged_across_translation(src: str, dst: str) -> None:
 @pytest.mark.parametrize("src,dst", PAIRS)
 def test_nothing_leaves_before_a_broken_first_call(src: str, dst: str) -> None:
     """Translated too: the opening waits for content, so an unrepairable first call fails before any byte went out."""
-    from gateway.guards.sse_guard import split_events
+    from support.guard_streams import sent_before_failure
 
     data = STREAMS[src]("Bash", "garbage", text="") if src != "responses" else STREAMS[src]("Bash", "garbage")
     tr = wrap(stream_translator(src, dst, requested_model="m"), dst, {}, GuardSettings(), Tally())
-    sent = b""
-    for raw in split_events(data):
-        out = tr.feed(raw)
-        if tr.failed:
-            break
-        sent += out
+    sent = sent_before_failure(tr, data)
     assert sent == b"" and tr.failed and "could not be repaired" in tr.failed
