@@ -121,7 +121,7 @@ class Proxy:
 
     def plan(self, inc: Incoming, ex: Exchange) -> Plan:
         cfg = self.rt.config
-        tokens = inc.tokens = context.estimate_tokens(inc.raw)  # an order of magnitude, not a tokenizer
+        tokens = inc.tokens = context.estimate_tokens(inc.raw, inc.dialect)  # an order of magnitude, not a tokenizer
         tier = cfg.tier_named(inc.ident.tier or cfg.gateway.default_tier)
         if tier is not None:
             ex.tier = tier.name

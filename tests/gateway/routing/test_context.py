@@ -184,7 +184,7 @@ def test_the_estimate_counts_base64_runs_as_images() -> None:
     image = b'{"data":"' + b"QUJD" * 100_000 + b'","type":"base64"}'
     assert context.estimate_tokens(image) == len(image) // 4 - 100_000 + context.IMAGE_TOKENS
     gemini = b'{"inlineData":{"data":"' + b"QUJD" * 100_000 + b'"}}'
-    assert context.estimate_tokens(gemini) < 2_000
+    assert context.estimate_tokens(gemini, "gemini") < 2_000
 
 
 def test_openai_sdk_gets_a_400_naming_both_numbers(windowed) -> None:
